@@ -1,0 +1,62 @@
+"""Every tunable of wirefeed with its default, each with a one-line docstring.
+
+Nothing here reads the environment: :meth:`config.settings.Settings.from_env` does that once
+and passes a :class:`~config.settings.Settings` down.
+"""
+
+from __future__ import annotations
+
+BASE_URL = "http://127.0.0.1:8080"
+"""Public base URL that feed links and ids of pages are built on (``WIREFEED_BASE_URL``)."""
+
+PORT = 8080
+"""Port ``wirefeed up`` and ``wirefeed serve`` listen on (``WIREFEED_PORT``)."""
+
+HOST = "127.0.0.1"
+"""Address the web service binds to (``WIREFEED_HOST``)."""
+
+DATA_DIR = "var"
+"""Folder for the embedded Redis server's data and the inbox (``WIREFEED_DATA_DIR``)."""
+
+MAX_DUMP_BYTES = 10 * 1024 * 1024
+"""Largest wire dump accepted, in bytes, by file or by API (``WIREFEED_MAX_DUMP_BYTES``)."""
+
+FEED_LIMIT = 50
+"""Items in a feed when the request names no ``limit``."""
+
+FEED_MAX_LIMIT = 200
+"""Largest ``limit`` a feed request may ask for."""
+
+FEED_MAX_AGE = 60
+"""Seconds a client or proxy may cache a feed, as ``Cache-Control: max-age`` (``WIREFEED_FEED_MAX_AGE``)."""
+
+BATCH_SIZE = 500
+"""Stories per categorizer job: one job, one pipelined write, one render a batch (``WIREFEED_BATCH_SIZE``)."""
+
+JOB_TIMEOUT = 600
+"""Seconds an rq job may run before rq stops it."""
+
+RESULT_TTL = 3600
+"""Seconds an ingest's progress record and rq results are kept after it finished."""
+
+TAG_AUTHORITY = "wirefeed.example.org,2026"
+"""Authority and date of the ``tag:`` URIs used as feed item ids; never change it once
+readers subscribed (``WIREFEED_TAG_AUTHORITY``)."""
+
+DEFAULT_AGENCY = "WIRE"
+"""Agency of stories that carry no byline (headline-only items) (``WIREFEED_DEFAULT_AGENCY``)."""
+
+FEED_TITLE = "wirefeed"
+"""Title prefix of every feed and page (``WIREFEED_TITLE``)."""
+
+CATEGORIZER_WORKERS = 1
+"""Categorizer worker processes that ``wirefeed up`` starts (``WIREFEED_CATEGORIZER_WORKERS``)."""
+
+WEB_THREADS = 8
+"""Threads of the web server (gunicorn ``gthread``) (``WIREFEED_WEB_THREADS``)."""
+
+SUMMARY_CHARS = 280
+"""Longest summary made from an article's first paragraph, in characters."""
+
+INBOX_POLL_SECONDS = 1.0
+"""How often ``wirefeed up`` looks into the inbox folder for dropped dumps."""

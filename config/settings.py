@@ -1,0 +1,92 @@
+"""Settings, read once from the environment and passed down.
+
+Nothing in wirefeed reads ``os.environ`` except :meth:`Settings.from_env`; the app, the workers
+and the CLI take a :class:`Settings`. Tests build one directly.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from config import defaults
+from feeds.errors import ConfigError
+
+TOPICS_PATH = Path(__file__).with_name("topics.toml")
+"""The default topic taxonomy shipped with wirefeed."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything wirefeed can be told; see :mod:`config.defaults` for each field's meaning."""
+
+    redis_url: str | None = None
+    """Redis to use; ``None`` runs an embedded Redis server in ``data_dir`` (``REDIS_URL``)."""
+    base_url: str = defaults.BASE_URL
+    ingest_token: str | None = None
+    """Bearer token for ``POST /api/ingest``; ``None`` turns the API off (``WIREFEED_INGEST_TOKEN``)."""
+    data_dir: Path = Path(defaults.DATA_DIR)
+    host: str = defaults.HOST
+    port: int = defaults.PORT
+    max_dump_bytes: int = defaults.MAX_DUMP_BYTES
+    feed_limit: int = defaults.FEED_LIMIT
+    feed_max_limit: int = defaults.FEED_MAX_LIMIT
+    feed_max_age: int = defaults.FEED_MAX_AGE
+    batch_size: int = defaults.BATCH_SIZE
+    job_timeout: int = defaults.JOB_TIMEOUT
+    result_ttl: int = defaults.RESULT_TTL
+    tag_authority: str = defaults.TAG_AUTHORITY
+    default_agency: str = defaults.DEFAULT_AGENCY
+    feed_title: str = defaults.FEED_TITLE
+    categorizer_workers: int = defaults.CATEGORIZER_WORKERS
+    web_threads: int = defaults.WEB_THREADS
+    summary_chars: int = defaults.SUMMARY_CHARS
+    topics_path: Path = field(default=TOPICS_PATH)
+    """The topic taxonomy file (``WIREFEED_TOPICS``)."""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "base_url", self.base_url.rstrip("/"))
+        if not self.base_url.startswith(("http://", "https://")):
+            raise ConfigError(f"WIREFEED_BASE_URL must be an http(s) URL, got {self.base_url!r}")
+        if not 1 <= self.feed_limit <= self.feed_max_limit:
+            raise ConfigError("feed_limit must be between 1 and feed_max_limit")
+        if self.batch_size < 1 or self.max_dump_bytes < 1:
+            raise ConfigError("batch_size and max_dump_bytes must be positive")
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        """Build settings from ``env`` (default: ``os.environ``), read once."""
+        env = os.environ if env is None else env
+
+        def num(name: str, default: int) -> int:
+            raw = env.get(name)
+            if raw in (None, ""):
+                return default
+            try:
+                return int(raw)
+            except ValueError:
+                raise ConfigError(f"{name} must be a whole number, got {raw!r}") from None
+
+        return cls(
+            redis_url=env.get("REDIS_URL") or None,
+            base_url=env.get("WIREFEED_BASE_URL") or defaults.BASE_URL,
+            ingest_token=env.get("WIREFEED_INGEST_TOKEN") or None,
+            data_dir=Path(env.get("WIREFEED_DATA_DIR") or defaults.DATA_DIR),
+            host=env.get("WIREFEED_HOST") or defaults.HOST,
+            port=num("WIREFEED_PORT", defaults.PORT),
+            max_dump_bytes=num("WIREFEED_MAX_DUMP_BYTES", defaults.MAX_DUMP_BYTES),
+            feed_max_age=num("WIREFEED_FEED_MAX_AGE", defaults.FEED_MAX_AGE),
+            batch_size=num("WIREFEED_BATCH_SIZE", defaults.BATCH_SIZE),
+            tag_authority=env.get("WIREFEED_TAG_AUTHORITY") or defaults.TAG_AUTHORITY,
+            default_agency=env.get("WIREFEED_DEFAULT_AGENCY") or defaults.DEFAULT_AGENCY,
+            feed_title=env.get("WIREFEED_TITLE") or defaults.FEED_TITLE,
+            categorizer_workers=num("WIREFEED_CATEGORIZER_WORKERS", defaults.CATEGORIZER_WORKERS),
+            web_threads=num("WIREFEED_WEB_THREADS", defaults.WEB_THREADS),
+            topics_path=Path(env.get("WIREFEED_TOPICS") or TOPICS_PATH),
+        )
+
+    def with_(self, **changes: object) -> Settings:
+        """A copy with some fields changed (used by the CLI and tests)."""
+        return replace(self, **changes)  # type: ignore[arg-type]

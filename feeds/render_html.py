@@ -1,0 +1,60 @@
+"""Text and HTML helpers of the feed renderers: XML-safe text and a story's body as HTML.
+
+Everything a story carries is plain text. It becomes HTML only here, and only by escaping:
+no text a wire dump contains can turn into live markup in a feed.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+from feeds.model import Block, Story
+
+BODY_CACHE_SIZE = 512
+"""Story bodies kept as HTML: one feed change renders each story in three formats and in
+the ``all`` feed as well as its topics' feeds, so most bodies are asked for several times."""
+
+_XML_UNSAFE = re.compile("[^\t\n\r\x20-\x7e\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+"""Characters XML 1.0 forbids (C0 controls, lone surrogates, U+FFFE/U+FFFF) or discourages
+(DEL and the C1 controls, which never mean anything in news text)."""
+
+_strip_unsafe = _XML_UNSAFE.sub
+
+
+def xml_text(text: str) -> str:
+    """``text`` without the characters that XML 1.0 forbids or discourages.
+
+    lxml (and so feedgen) refuses to serialise a control character; the input is cleaned
+    upstream, so this is a cheap last line of defence, not the cleaning itself.
+    """
+    return _strip_unsafe("", text)
+
+
+def html_text(text: str) -> str:
+    """Plain ``text`` as an HTML fragment: XML-safe, with ``&``, ``<`` and ``>`` escaped."""
+    return _strip_unsafe("", text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def body_html(story: Story) -> str:
+    """The story's full text as HTML: paragraphs as ``<p>``, subheads as ``<h3>``.
+
+    All text is escaped, so a story that says ``<script>`` shows it as text. A headline-only
+    story (or an article without body blocks) is its title in one paragraph.
+    """
+    if not story.blocks:
+        return f"<p>{html_text(story.title)}</p>"
+    return _blocks_html(story.blocks)
+
+
+@lru_cache(maxsize=BODY_CACHE_SIZE)
+def _blocks_html(blocks: tuple[Block, ...]) -> str:
+    """Body blocks as HTML, cached by the blocks themselves (so never stale)."""
+    return "\n".join(
+        f"<h3>{html_text(b.text)}</h3>" if b.kind == "h" else f"<p>{html_text(b.text)}</p>" for b in blocks
+    )
+
+
+def summary_text(story: Story) -> str:
+    """The story's summary as plain, XML-safe text; the title where there is no summary."""
+    return _strip_unsafe("", story.summary or story.title)

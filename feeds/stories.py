@@ -1,0 +1,53 @@
+"""Turning parsed stories into stored :class:`~feeds.model.Story` records."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from feeds.ids import content_hash, story_id
+from feeds.model import ParsedStory, Story, TopicTag
+
+
+def summarise(parsed: ParsedStory, max_chars: int) -> str:
+    """The first paragraph of an article, cut at a word boundary; a headline's title."""
+    paragraphs = parsed.paragraphs
+    if not paragraphs:
+        return parsed.title
+    text = paragraphs[0]
+    if len(text) <= max_chars:
+        return text
+    cut = text[: max_chars - 1]
+    space = cut.rfind(" ")
+    return (cut[:space] if space > max_chars // 2 else cut).rstrip(" ,;:") + "…"
+
+
+def tagging_text(parsed: ParsedStory) -> str:
+    """The body text a categorizer reads: subheads and paragraphs, in order."""
+    return "\n".join(b.text for b in parsed.blocks)
+
+
+def build_story(
+    parsed: ParsedStory,
+    *,
+    default_agency: str,
+    published: datetime,
+    updated: datetime,
+    source: str,
+    topics: tuple[TopicTag, ...],
+    summary_chars: int,
+) -> Story:
+    agency = parsed.agency or default_agency
+    return Story(
+        id=story_id(agency, parsed.title),
+        title=parsed.title,
+        kind=parsed.kind,
+        blocks=parsed.blocks,
+        summary=summarise(parsed, summary_chars),
+        author=parsed.author,
+        agency=agency,
+        published=published,
+        updated=updated,
+        source=source,
+        topics=topics,
+        content_hash=content_hash(parsed),
+    )

@@ -1,0 +1,83 @@
+"""The ingest API: ``POST /api/ingest`` (a dump as the body) and ``GET /api/ingest/<id>``.
+
+Off unless ``WIREFEED_INGEST_TOKEN`` is set; the bearer token is compared in constant time.
+The body is capped at ``max_dump_bytes`` before it is read (413). A dump that cannot be parsed
+at all gets 400 with the reason; otherwise 202 with the ingest id, and items rejected one by one
+are listed while the rest is queued. The API never takes a server file path.
+"""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from flask import Blueprint, Response, jsonify, request, url_for
+from werkzeug.exceptions import RequestEntityTooLarge
+
+from feeds.errors import InputRejected
+from services.state import state
+from workers import pipeline
+
+bp = Blueprint("api", __name__, url_prefix="/api")
+
+
+def _error(status: int, reason: str, message: str, **extra: Any) -> Response:
+    resp = jsonify({"error": reason, "message": message, **extra})
+    resp.status_code = status
+    return resp
+
+
+def require_token(view: Callable[..., Response]) -> Callable[..., Response]:
+    @wraps(view)
+    def wrapped(*args: Any, **kwargs: Any) -> Response:
+        token = state().settings.ingest_token
+        if not token:
+            return _error(403, "disabled", "the ingest API is off: set WIREFEED_INGEST_TOKEN to turn it on")
+        given = request.headers.get("Authorization", "")
+        scheme, _, value = given.partition(" ")
+        if scheme.lower() != "bearer" or not hmac.compare_digest(value.strip().encode(), token.encode()):
+            resp = _error(401, "unauthorized", "a valid bearer token is required")
+            resp.headers["WWW-Authenticate"] = 'Bearer realm="wirefeed"'
+            return resp
+        return view(*args, **kwargs)
+
+    return wrapped
+
+
+@bp.post("/ingest")
+@require_token
+def ingest() -> Response:
+    st = state()
+    length = request.content_length
+    if length is not None and length > st.settings.max_dump_bytes:
+        return _error(413, "too-large", f"the dump is over the limit of {st.settings.max_dump_bytes} bytes")
+    try:
+        data = request.get_data(cache=False)
+    except RequestEntityTooLarge:
+        return _error(413, "too-large", f"the dump is over the limit of {st.settings.max_dump_bytes} bytes")
+    try:
+        sub = pipeline.submit(st.redis, st.settings, data, source="api")
+    except InputRejected as exc:
+        return _error(400, exc.reason, str(exc), line=exc.line)
+    status_url = url_for("api.ingest_status", ingest_id=sub.ingest_id)
+    resp = jsonify({**sub.to_dict(), "status_url": status_url})
+    resp.status_code = 202
+    resp.headers["Location"] = status_url
+    return resp
+
+
+@bp.get("/ingest/<ingest_id>")
+@require_token
+def ingest_status(ingest_id: str) -> Response:
+    try:
+        prog = pipeline.progress(state().redis, ingest_id)
+    except pipeline.NoSuchIngest as exc:
+        return _error(404, "unknown-ingest", str(exc))
+    return jsonify({"ingest_id": ingest_id, **prog.to_dict()})
+
+
+@bp.errorhandler(RequestEntityTooLarge)
+def _too_large(exc: RequestEntityTooLarge) -> Response:
+    return _error(413, "too-large", "the dump is over the size limit")

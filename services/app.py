@@ -1,0 +1,62 @@
+"""The Flask application factory: ``create_app(settings)``; a blueprint per feature.
+
+Nothing reads configuration at import time: the caller builds :class:`config.Settings` (usually
+``Settings.from_env()``) and passes it in.
+"""
+
+from __future__ import annotations
+
+import redis
+from flask import Flask, Response
+
+from config.settings import Settings
+from feeds.connection import connect
+from feeds.errors import StoreUnavailable
+from feeds.store import StoryStore
+from feeds.taxonomy import Taxonomy
+from services import api, feeds_bp, health, pages
+from services.state import AppState
+
+RETRY_AFTER_SECONDS = 5
+"""What a 503 asks the client to wait when Redis is unreachable."""
+
+
+def create_app(settings: Settings, client: redis.Redis | None = None) -> Flask:
+    if client is None:
+        if settings.redis_url is None:
+            raise ValueError("create_app needs settings.redis_url (wirefeed up/serve set it)")
+        client = connect(settings.redis_url)
+    app = Flask(__name__)
+    app.config["MAX_CONTENT_LENGTH"] = settings.max_dump_bytes
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+    app.extensions["wirefeed"] = AppState(
+        settings, client, StoryStore(client), Taxonomy.load(settings.topics_path)
+    )
+    for bp in (feeds_bp.bp, pages.bp, api.bp, health.bp):
+        app.register_blueprint(bp)
+
+    @app.errorhandler(redis.ConnectionError)
+    @app.errorhandler(redis.TimeoutError)
+    @app.errorhandler(StoreUnavailable)
+    def _redis_down(exc: Exception) -> Response:
+        return Response(
+            "storage unavailable, retry later\n",
+            503,
+            {"Retry-After": str(RETRY_AFTER_SECONDS)},
+            mimetype="text/plain",
+        )
+
+    @app.after_request
+    def _security_headers(resp: Response) -> Response:
+        resp.headers.setdefault("X-Content-Type-Options", "nosniff")
+        if resp.mimetype == "text/html":
+            resp.headers.setdefault(
+                "Content-Security-Policy",
+                "default-src 'none'; style-src 'self'; img-src 'self'; "
+                "script-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+            )
+            resp.headers.setdefault("X-Frame-Options", "DENY")
+            resp.headers.setdefault("Referrer-Policy", "no-referrer")
+        return resp
+
+    return app

@@ -1,0 +1,104 @@
+"""Shared fixtures: a real Redis server, real rq worker processes, the real app over HTTP.
+
+Redis: ``WIREFEED_TEST_REDIS_URL`` if set (CI points it at a server it started), else an
+embedded redis-server that the test session starts and stops itself. Tests delete only
+wirefeed's own ``wf:*`` keys between tests; the workers' rq keys stay.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import redis
+from werkzeug.serving import make_server
+
+from config.settings import Settings
+from feeds.connection import connect
+from services.app import create_app
+from wirefeed.redis_server import EmbeddedRedis, free_port
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLE = ROOT / "sample" / "wire-sample.txt"
+TOKEN = "test-token-123"
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    given = os.environ.get("WIREFEED_TEST_REDIS_URL")
+    if given:
+        yield given
+        return
+    with EmbeddedRedis(tmp_path_factory.mktemp("redis"), persist=False) as server:
+        yield server.url
+
+
+def clean(client: redis.Redis) -> None:
+    """Delete every wirefeed key (and queued wirefeed jobs) without touching rq's worker keys."""
+    for pattern in ("wf:*", "rq:queue:wirefeed-*"):
+        batch = list(client.scan_iter(match=pattern, count=1000))
+        if batch:
+            client.delete(*batch)
+
+
+@pytest.fixture()
+def client(redis_url: str) -> Iterator[redis.Redis]:
+    c = connect(redis_url)
+    clean(c)
+    yield c
+    c.close()
+
+
+@pytest.fixture(scope="session")
+def server_port() -> int:
+    return free_port()
+
+
+@pytest.fixture(scope="session")
+def settings(redis_url: str, server_port: int) -> Settings:
+    return Settings(
+        redis_url=redis_url,
+        base_url=f"http://127.0.0.1:{server_port}",
+        ingest_token=TOKEN,
+        max_dump_bytes=200_000,
+        batch_size=20,
+    )
+
+
+@pytest.fixture(scope="session")
+def workers(settings: Settings) -> Iterator[list[subprocess.Popen[bytes]]]:
+    """An ingest worker and two categorizer workers: real rq processes, as ``wirefeed up`` runs them."""
+    env = {
+        **os.environ,
+        "REDIS_URL": settings.redis_url or "",
+        "WIREFEED_BASE_URL": settings.base_url,
+        "WIREFEED_BATCH_SIZE": str(settings.batch_size),
+        "WIREFEED_MAX_DUMP_BYTES": str(settings.max_dump_bytes),
+    }
+    procs = [
+        subprocess.Popen([sys.executable, "-m", "wirefeed", "worker", "--queues", q], env=env, cwd=ROOT)
+        for q in ("ingest", "categorize", "categorize")
+    ]
+    time.sleep(0.3)
+    yield procs
+    for p in procs:
+        p.terminate()
+    for p in procs:
+        p.wait(20)
+
+
+@pytest.fixture(scope="session")
+def live_server(settings: Settings, server_port: int) -> Iterator[str]:
+    """The real Flask app served over HTTP on 127.0.0.1 (threaded werkzeug server)."""
+    app = create_app(settings)
+    server = make_server("127.0.0.1", server_port, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield settings.base_url
+    server.shutdown()

@@ -1,0 +1,32 @@
+"""Small helpers shared by the end-to-end tests (no fixtures here: see conftest.py)."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import requests
+
+TOKEN = "test-token-123"
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+
+
+def post_dump(base: str, body: bytes, headers: dict[str, str] | None = None) -> requests.Response:
+    return requests.post(f"{base}/api/ingest", data=body, headers={**AUTH, **(headers or {})}, timeout=30)
+
+
+def wait_done(base: str, resp: requests.Response, timeout: float = 60) -> dict[str, Any]:
+    """Poll an accepted ingest's status URL until it is done; return the final status."""
+    assert resp.status_code == 202, resp.text
+    url = base + resp.json()["status_url"]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        status = requests.get(url, headers=AUTH, timeout=10).json()
+        if status["state"] == "done":
+            return status
+        time.sleep(0.05)
+    raise AssertionError(f"ingest not done after {timeout} s: {status}")
+
+
+def ingest(base: str, body: bytes) -> dict[str, Any]:
+    return wait_done(base, post_dump(base, body))

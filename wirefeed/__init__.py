@@ -1,0 +1,1 @@
+"""wirefeed's command line and process management (``wirefeed up``, the embedded Redis)."""

@@ -1,0 +1,69 @@
+"""``wirefeed classify``: JSON lines in, JSON lines out, through the service's own categorizer.
+
+Each input line: ``{"title": ..., "summary": ..., "body": ...}`` (``summary``/``body`` optional;
+any ``id`` is echoed). Each output line: ``{"id"?, "topics": [best first], "scores": {slug: s},
+"reasons": {slug: why}}``, or ``{"error": ...}`` for a line that is not a JSON object with a title.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import IO, Any
+
+from config.settings import Settings
+from feeds.categorize import TaggingInput, build_categorizer
+from feeds.taxonomy import Taxonomy
+from feeds.text import clean_text
+
+CHUNK = 2000
+"""Lines categorized per call (keeps memory flat for any input size)."""
+
+
+def _parse(line: str) -> tuple[Any, TaggingInput | str]:
+    """The line's ``id`` (or ``None``) and its tagging input, or an error message."""
+    try:
+        obj = json.loads(line)
+    except json.JSONDecodeError as exc:
+        return None, f"not JSON: {exc.msg}"
+    if not isinstance(obj, dict):
+        return None, "each line must be a JSON object with a string 'title'"
+    if not isinstance(obj.get("title"), str):
+        return obj.get("id"), "each line must be a JSON object with a string 'title'"
+    return obj.get("id"), TaggingInput(
+        title=clean_text(obj["title"]),
+        summary=clean_text(str(obj.get("summary") or "")),
+        body=clean_text(str(obj.get("body") or "")),
+    )
+
+
+def _chunks(stream: IO[str]) -> Iterator[list[tuple[Any, TaggingInput | str]]]:
+    chunk: list[tuple[Any, TaggingInput | str]] = []
+    for line in stream:
+        if line.strip():
+            chunk.append(_parse(line))
+        if len(chunk) >= CHUNK:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def classify_stream(settings: Settings, stdin: IO[str], stdout: IO[str]) -> int:
+    categorizer = build_categorizer(Taxonomy.load(settings.topics_path))
+    status = 0
+    for chunk in _chunks(stdin):
+        good = [item for _, item in chunk if isinstance(item, TaggingInput)]
+        results = iter(categorizer.categorize_many(good))
+        for ident, item in chunk:
+            out: dict[str, Any] = {} if ident is None else {"id": ident}
+            if isinstance(item, str):
+                out["error"] = item
+                status = 2
+            else:
+                tags = next(results)
+                out["topics"] = [t.slug for t in tags]
+                out["scores"] = {t.slug: round(t.score, 4) for t in tags}
+                out["reasons"] = {t.slug: t.reason for t in tags}
+            stdout.write(json.dumps(out, ensure_ascii=False) + "\n")
+    return status

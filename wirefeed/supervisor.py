@@ -1,0 +1,213 @@
+"""``wirefeed up``: run the whole service in one terminal and stop all of it on Ctrl-C.
+
+    start Redis (embedded unless REDIS_URL is set)  -> <data_dir>/redis, AOF on
+    start 1 ingest worker, N categorizer workers, the web server (gunicorn)
+    wait for /healthz; ingest the sample dump; print the feed URLs
+    watch <data_dir>/inbox for dropped dumps
+    on Ctrl-C or SIGTERM: SIGTERM the workers (each finishes its current batch) and the web
+    server, wait for them, then stop Redis (which flushes its AOF)
+
+Children run in their own sessions, so a terminal's Ctrl-C reaches only this process, which
+stops them in order; on Linux they also get SIGTERM if this process dies.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Callable
+from pathlib import Path
+
+import redis
+
+from config.settings import Settings
+from feeds.connection import connect
+from feeds.errors import InputRejected, WirefeedError
+from wirefeed.redis_server import EmbeddedRedis
+from wirefeed.runtime import SAMPLE_DUMP, url_file
+from workers import pipeline
+
+STOP_TIMEOUT = 30.0
+"""Seconds a child gets to finish after SIGTERM before it is killed."""
+
+
+def _die_with_parent() -> None:
+    """In the child: ask Linux to send SIGTERM when the parent dies (no orphans)."""
+    try:
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except OSError:
+        pass
+
+
+class Supervisor:
+    def __init__(self, settings: Settings, *, ingest_sample: bool = True, out: Callable[[str], None] = print):
+        self.settings = settings
+        self.ingest_sample = ingest_sample
+        self.out = out
+        self.redis_server: EmbeddedRedis | None = None
+        self.children: list[tuple[str, subprocess.Popen[bytes]]] = []
+        self._stopping = False
+
+    # -- start -------------------------------------------------------------------
+    def start(self) -> str:
+        """Start everything; return the Redis URL in use."""
+        s = self.settings
+        url = s.redis_url
+        if url is None:
+            self.redis_server = EmbeddedRedis(s.data_dir / "redis").start()
+            url = self.redis_server.url
+            url_file(s).parent.mkdir(parents=True, exist_ok=True)
+            url_file(s).write_text(url + "\n")
+            self.out(f"embedded Redis on {url} (data in {self.redis_server.data_dir})")
+        self.settings = s = s.with_(redis_url=url)
+        env = {
+            **os.environ,
+            "REDIS_URL": url,
+            "WIREFEED_BASE_URL": s.base_url,
+            "WIREFEED_DATA_DIR": str(s.data_dir),
+            "WIREFEED_PORT": str(s.port),
+            "WIREFEED_TOPICS": str(s.topics_path),
+        }
+        if s.ingest_token:
+            env["WIREFEED_INGEST_TOKEN"] = s.ingest_token
+        py = sys.executable
+        self._spawn("ingest-worker", [py, "-m", "wirefeed", "worker", "--queues", "ingest"], env)
+        for n in range(s.categorizer_workers):
+            self._spawn(
+                f"categorizer-{n + 1}", [py, "-m", "wirefeed", "worker", "--queues", "categorize"], env
+            )
+        self._spawn("web", [py, "-m", "wirefeed", "serve", "--port", str(s.port)], env)
+        self._wait_healthy()
+        return url
+
+    def _spawn(self, name: str, argv: list[str], env: dict[str, str]) -> None:
+        proc = subprocess.Popen(
+            argv,
+            env=env,
+            start_new_session=True,
+            preexec_fn=_die_with_parent if sys.platform == "linux" else None,  # noqa: PLW1509 (no threads)
+        )
+        self.children.append((name, proc))
+
+    def _wait_healthy(self, timeout: float = 30.0) -> None:
+        url = f"http://{self.settings.host}:{self.settings.port}/healthz"
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            self._check_children()
+            try:
+                with urllib.request.urlopen(url, timeout=1) as resp:
+                    if resp.status == 200:
+                        return
+            except OSError:
+                time.sleep(0.1)
+        raise WirefeedError(f"the web service did not answer on {url} within {timeout} s")
+
+    def _check_children(self) -> None:
+        for name, proc in self.children:
+            if proc.poll() is not None:
+                raise WirefeedError(f"{name} exited with status {proc.returncode}")
+
+    # -- run ---------------------------------------------------------------------
+    def run(self) -> int:
+        """Start, ingest the sample, print URLs, watch the inbox until Ctrl-C or SIGTERM."""
+        signal.signal(signal.SIGTERM, self._on_term)
+        try:
+            self.start()
+            client = connect(self.settings.redis_url or "")
+            if self.ingest_sample:
+                self._ingest_file(client, SAMPLE_DUMP, wait=True)
+            self._print_urls()
+            inbox = self.settings.data_dir / "inbox"
+            inbox.mkdir(parents=True, exist_ok=True)
+            self.out(f"drop wire dumps into {inbox}/ to ingest them; Ctrl-C stops everything")
+            while not self._stopping:
+                self._check_children()
+                for path in sorted(inbox.glob("*.txt")):
+                    self._ingest_file(client, path, wait=False, move=True)
+                time.sleep(1.0)
+        except KeyboardInterrupt:
+            pass
+        finally:
+            self.stop()
+        return 0
+
+    def _on_term(self, signum: int, frame: object) -> None:
+        self._stopping = True
+        raise KeyboardInterrupt
+
+    def _ingest_file(self, client: redis.Redis, path: Path, *, wait: bool, move: bool = False) -> None:
+        try:
+            sub = pipeline.submit(
+                client, self.settings, read_dump(path, self.settings.max_dump_bytes), source=path.name
+            )
+        except InputRejected as exc:
+            self.out(f"rejected {path}: {exc}")
+            if move:
+                _move(path, "rejected", str(exc))
+            return
+        if move:
+            _move(path, "done")
+        if wait:
+            prog = pipeline.wait(client, sub.ingest_id, timeout=120)
+            self.out(
+                f"ingested {path.name}: {prog.new} new, {prog.updated} updated, {prog.unchanged} unchanged"
+            )
+        else:
+            self.out(f"queued {path.name}: {sub.stories} stories (ingest {sub.ingest_id})")
+
+    def _print_urls(self) -> None:
+        base = self.settings.base_url
+        self.out(f"\nwirefeed is up: {base}/")
+        self.out(f"  all stories:   {base}/feeds/all.atom   (.rss, .json)")
+        self.out(f"  cybercrime:    {base}/feeds/cybercrime.atom")
+        self.out(f"  every topic:   {base}/topics   OPML: {base}/opml")
+        if self.settings.ingest_token:
+            token = self.settings.ingest_token
+            self.out(f"  ingest API:    POST {base}/api/ingest  (Authorization: Bearer {token})")
+
+    # -- stop --------------------------------------------------------------------
+    def stop(self) -> None:
+        for _, proc in self.children:
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + STOP_TIMEOUT
+        for _, proc in self.children:
+            try:
+                proc.wait(max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        self.children.clear()
+        if self.redis_server is not None:
+            self.redis_server.stop()
+            url_file(self.settings).unlink(missing_ok=True)
+            self.redis_server = None
+        self.out("wirefeed stopped")
+
+
+def read_dump(path: Path, max_bytes: int) -> bytes:
+    """Read a dump file, refusing one over ``max_bytes`` before reading it."""
+    size = path.stat().st_size
+    if size > max_bytes:
+        raise InputRejected("too-large", f"{path} is {size} bytes, over the limit of {max_bytes}")
+    return path.read_bytes()
+
+
+def _move(path: Path, folder: str, error: str | None = None) -> None:
+    target = path.parent / folder
+    target.mkdir(exist_ok=True)
+    dest = target / f"{time.strftime('%Y%m%dT%H%M%S')}-{path.name}"
+    path.rename(dest)
+    if error:
+        dest.with_suffix(dest.suffix + ".error").write_text(error + "\n")
+
+
+def generated_token() -> str:
+    return secrets.token_urlsafe(24)

@@ -1,0 +1,1 @@
+"""Workers: the rq jobs that ingest dumps and categorize stories (see :mod:`workers.pipeline`)."""

@@ -1,0 +1,50 @@
+"""What a worker process loads once and every job reuses: settings, Redis, taxonomy, categorizer.
+
+A worker started by ``wirefeed worker`` calls :func:`install` with its settings; a worker started
+some other way (plain ``rq worker``) builds the context from the environment on its first job.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import redis
+
+from config.settings import Settings
+from feeds.categorize import Categorizer, build_categorizer
+from feeds.connection import connect
+from feeds.store import StoryStore
+from feeds.taxonomy import Taxonomy
+
+
+@dataclass(frozen=True)
+class WorkerContext:
+    settings: Settings
+    redis: redis.Redis
+    store: StoryStore
+    taxonomy: Taxonomy
+    categorizer: Categorizer
+
+
+_current: WorkerContext | None = None
+
+
+def build(settings: Settings, client: redis.Redis | None = None) -> WorkerContext:
+    if client is None:
+        if settings.redis_url is None:
+            raise ValueError("a worker needs REDIS_URL (wirefeed up sets it for its workers)")
+        client = connect(settings.redis_url)
+    taxonomy = Taxonomy.load(settings.topics_path)
+    return WorkerContext(settings, client, StoryStore(client), taxonomy, build_categorizer(taxonomy))
+
+
+def install(ctx: WorkerContext) -> None:
+    global _current
+    _current = ctx
+
+
+def current() -> WorkerContext:
+    global _current
+    if _current is None:
+        _current = build(Settings.from_env())
+    return _current

@@ -1,0 +1,17 @@
+"""The rq job functions. Tiny on purpose: they carry ids, not objects, and hand over to
+:mod:`workers.pipeline`."""
+
+from __future__ import annotations
+
+from workers import pipeline
+from workers.context import current
+
+
+def ingest_dump(ingest_id: str) -> dict[str, int]:
+    """Ingest queue: parse the dump stored for ``ingest_id`` and queue its batches."""
+    return pipeline.run_ingest(current(), ingest_id)
+
+
+def categorize_batch(ingest_id: str, batch_no: int) -> dict[str, int]:
+    """Categorize queue: tag, store and publish one batch of an ingest."""
+    return pipeline.run_batch(current(), ingest_id, batch_no)
