@@ -30,6 +30,15 @@ FEED_MAX_LIMIT = 200
 FEED_MAX_AGE = 60
 """Seconds a client or proxy may cache a feed, as ``Cache-Control: max-age`` (``WIREFEED_FEED_MAX_AGE``)."""
 
+ARCHIVE_PAGE_SIZE = 50
+"""Changes per RFC 5005 archive page (and per ``?since=`` page by default)."""
+
+VARIANT_TTL = 3600
+"""Seconds a rendered feed variant (filters, ``?limit``, archives, ``since`` pages) stays cached."""
+
+GZIP_LEVEL = 6
+"""zlib level of the gzipped feed bodies stored beside the plain ones."""
+
 BATCH_SIZE = 500
 """Stories per categorizer job: one job, one pipelined write, one render a batch (``WIREFEED_BATCH_SIZE``)."""
 
@@ -60,3 +69,34 @@ SUMMARY_CHARS = 280
 
 INBOX_POLL_SECONDS = 1.0
 """How often ``wirefeed up`` looks into the inbox folder for dropped dumps."""
+
+
+# -- WebSub hub ----------------------------------------------------------------------------
+
+WEBSUB_LEASE_SECONDS = 10 * 86400
+"""Lease of a WebSub subscription that asks for none (``WIREFEED_WEBSUB_LEASE_SECONDS``)."""
+
+WEBSUB_LEASE_MIN = 300
+"""Shortest lease granted; shorter requests get this (``WIREFEED_WEBSUB_LEASE_MIN``)."""
+
+WEBSUB_LEASE_MAX = 30 * 86400
+"""Longest lease granted; longer requests get this (``WIREFEED_WEBSUB_LEASE_MAX``)."""
+
+WEBSUB_TIMEOUT = 5.0
+"""Seconds each outgoing hub request (verification, delivery) may take to connect and to answer
+(``WIREFEED_WEBSUB_TIMEOUT``)."""
+
+WEBSUB_RETRY_INTERVALS = (10, 60, 300, 1800, 7200)
+"""Seconds between the retries of a failed delivery; their number is the number of retries
+(``WIREFEED_WEBSUB_RETRY``, comma-separated). Needs the rq scheduler in the websub worker."""
+
+WEBSUB_ALLOW_PRIVATE = False
+"""Allow callbacks on private, loopback and link-local addresses (``WIREFEED_WEBSUB_ALLOW_PRIVATE``);
+off, the hub cannot be used to reach internal hosts."""
+
+WEBSUB_ALLOW: tuple[str, ...] = ()
+"""Callback hosts (exact names) and addresses/CIDRs allowed even if private
+(``WIREFEED_WEBSUB_ALLOW``, comma-separated, e.g. ``127.0.0.1/32,hooks.internal``)."""
+
+WEBSUB_SWEEP_SECONDS = 3600
+"""At most one sweep of expired WebSub leases is queued per this many seconds."""

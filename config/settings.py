@@ -35,6 +35,8 @@ class Settings:
     feed_max_limit: int = defaults.FEED_MAX_LIMIT
     feed_max_age: int = defaults.FEED_MAX_AGE
     batch_size: int = defaults.BATCH_SIZE
+    archive_page_size: int = defaults.ARCHIVE_PAGE_SIZE
+    variant_ttl: int = defaults.VARIANT_TTL
     job_timeout: int = defaults.JOB_TIMEOUT
     result_ttl: int = defaults.RESULT_TTL
     tag_authority: str = defaults.TAG_AUTHORITY
@@ -45,6 +47,15 @@ class Settings:
     summary_chars: int = defaults.SUMMARY_CHARS
     topics_path: Path = field(default=TOPICS_PATH)
     """The topic taxonomy file (``WIREFEED_TOPICS``)."""
+    websub_lease_seconds: int = defaults.WEBSUB_LEASE_SECONDS
+    websub_lease_min: int = defaults.WEBSUB_LEASE_MIN
+    websub_lease_max: int = defaults.WEBSUB_LEASE_MAX
+    websub_timeout: float = defaults.WEBSUB_TIMEOUT
+    websub_retry_intervals: tuple[int, ...] = defaults.WEBSUB_RETRY_INTERVALS
+    websub_allow_private: bool = defaults.WEBSUB_ALLOW_PRIVATE
+    websub_allow: tuple[str, ...] = defaults.WEBSUB_ALLOW
+    """Callback hosts and CIDRs allowed even if private (``WIREFEED_WEBSUB_ALLOW``)."""
+    websub_sweep_seconds: int = defaults.WEBSUB_SWEEP_SECONDS
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "base_url", self.base_url.rstrip("/"))
@@ -54,6 +65,12 @@ class Settings:
             raise ConfigError("feed_limit must be between 1 and feed_max_limit")
         if self.batch_size < 1 or self.max_dump_bytes < 1:
             raise ConfigError("batch_size and max_dump_bytes must be positive")
+        if not 1 <= self.websub_lease_min <= self.websub_lease_seconds <= self.websub_lease_max:
+            raise ConfigError("WebSub leases must satisfy 1 <= lease_min <= lease_seconds <= lease_max")
+        if self.websub_timeout <= 0 or any(i < 0 for i in self.websub_retry_intervals):
+            raise ConfigError("websub_timeout must be positive and retry intervals not negative")
+        object.__setattr__(self, "websub_retry_intervals", tuple(self.websub_retry_intervals))
+        object.__setattr__(self, "websub_allow", tuple(self.websub_allow))
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -85,8 +102,57 @@ class Settings:
             categorizer_workers=num("WIREFEED_CATEGORIZER_WORKERS", defaults.CATEGORIZER_WORKERS),
             web_threads=num("WIREFEED_WEB_THREADS", defaults.WEB_THREADS),
             topics_path=Path(env.get("WIREFEED_TOPICS") or TOPICS_PATH),
+            websub_lease_seconds=num("WIREFEED_WEBSUB_LEASE_SECONDS", defaults.WEBSUB_LEASE_SECONDS),
+            websub_lease_min=num("WIREFEED_WEBSUB_LEASE_MIN", defaults.WEBSUB_LEASE_MIN),
+            websub_lease_max=num("WIREFEED_WEBSUB_LEASE_MAX", defaults.WEBSUB_LEASE_MAX),
+            websub_timeout=_seconds(env, "WIREFEED_WEBSUB_TIMEOUT", defaults.WEBSUB_TIMEOUT),
+            websub_retry_intervals=tuple(
+                _whole(name="WIREFEED_WEBSUB_RETRY", raw=x)
+                for x in _items(env, "WIREFEED_WEBSUB_RETRY", defaults.WEBSUB_RETRY_INTERVALS)
+            ),
+            websub_allow_private=_flag(env, "WIREFEED_WEBSUB_ALLOW_PRIVATE", defaults.WEBSUB_ALLOW_PRIVATE),
+            websub_allow=tuple(_items(env, "WIREFEED_WEBSUB_ALLOW", defaults.WEBSUB_ALLOW)),
         )
 
     def with_(self, **changes: object) -> Settings:
         """A copy with some fields changed (used by the CLI and tests)."""
         return replace(self, **changes)  # type: ignore[arg-type]
+
+
+# -- environment parsing helpers (WebSub settings) -------------------------------------------
+
+
+def _flag(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = (env.get(name) or "").strip().lower()
+    if raw == "":
+        return default
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    if raw in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"{name} must be true or false (1/0, yes/no), got {raw!r}")
+
+
+def _items(env: Mapping[str, str], name: str, default: tuple[object, ...]) -> list[str]:
+    """A comma-separated list; unset means the default, set but empty means none."""
+    raw = env.get(name)
+    if raw is None:
+        return [str(x) for x in default]
+    return [x.strip() for x in raw.split(",") if x.strip()]
+
+
+def _whole(*, name: str, raw: str) -> int:
+    try:
+        return int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must hold whole numbers, got {raw!r}") from None
+
+
+def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        return float(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number of seconds, got {raw!r}") from None

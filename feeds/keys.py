@@ -6,16 +6,39 @@ key                                        type    holds
 ``wf:story:<id>``                          string  the story as compact JSON (:meth:`Story.to_dict`)
 ``wf:topic:<slug>``                        zset    story ids scored by published time (ms); slug
                                                    ``all`` indexes every story
-``wf:topicmeta:<slug>``                    hash    ``changed`` (ms of the last change), ``count``
-``wf:feed:<slug>:<fmt>``                   hash    rendered default feed: ``body``, ``etag``,
-                                                   ``modified`` (HTTP date)
-``wf:feedlimit:<slug>:<fmt>:<limit>``      hash    the same for a non-default ``?limit``, with
-                                                   ``changed`` to know when it went stale
+``wf:topicmeta:<slug>``                    hash    ``changed`` (µs of the last change)
+``wf:log:<slug>``                          list    the topic's change log: ``<id>:<version>`` per
+                                                   story added or updated; position + 1 is the
+                                                   sequence number (cursor) of the change
+``wf:revs:<id>``                           hash    superseded versions of a story: version -> JSON
+``wf:alias``                               hash    id of a reworded title -> id of its story
+``wf:near:<band>``                         hash    ``<agency>:<bucket>`` -> id: MinHash LSH buckets
+                                                   of titles, to find earlier versions
+``wf:clock``                               string  last publication stamp handed out (µs)
+``wf:feed:<slug>:<fmt>``                   hash    rendered default feed: ``body``, ``gz``
+                                                   (gzipped body), ``etag``, ``modified``
+                                                   (HTTP date), ``changed``
+``wf:feedvar:<digest>``                    hash    the same for any other variant (``?limit``,
+                                                   filters, combined topics, archive pages),
+                                                   with a TTL
 ``wf:batch:<batch-id>``                    string  parsed stories waiting for a categorizer (JSON)
 ``wf:dump:<ingest-id>``                    string  a posted dump waiting for the ingest worker
 ``wf:ingest:<ingest-id>``                  hash    progress of one ingest: ``state``, ``stories``,
                                                    ``batches``, ``batches_done``, ``new``,
                                                    ``updated``, ``unchanged``, ``errors`` (JSON)
+``wf:websub:topics``                       set     slugs with at least one WebSub subscription
+                                                   (the one read a publish costs when none)
+``wf:websub:subs:<slug>``                  zset    subscription ids of a topic (any format),
+                                                   scored by lease expiry (s since the epoch)
+``wf:websub:sub:<sub-id>``                 hash    one subscription: ``topic``, ``slug``, ``fmt``,
+                                                   ``callback``, ``secret``, ``lease``,
+                                                   ``expires``, ``created``, ``last_status``,
+                                                   ``last_attempt``; sub-id = hash(topic, callback)
+``wf:websub:intent:<sub-id>``              hash    the latest (un)subscribe request for it and its
+                                                   verification: ``req``, ``mode``, ``state``
+                                                   (pending/verified/failed), ``reason``; TTL
+``wf:websub:queued:<sub-id>``              string  a delivery job is queued (coalesces changes)
+``wf:websub:sweep``                        string  lease sweep ran recently (rate limit), TTL
 ========================================  ======  ==============================================
 
 rq keeps its own keys under ``rq:``; queue names are below.
@@ -51,8 +74,27 @@ def feed_doc(slug: str, fmt: str) -> str:
     return f"{PREFIX}feed:{slug}:{fmt}"
 
 
-def feed_doc_limit(slug: str, fmt: str, limit: int) -> str:
-    return f"{PREFIX}feedlimit:{slug}:{fmt}:{limit}"
+def feed_variant(digest: str) -> str:
+    return f"{PREFIX}feedvar:{digest}"
+
+
+def topic_log(slug: str) -> str:
+    return f"{PREFIX}log:{slug}"
+
+
+def revisions(story_id: str) -> str:
+    return f"{PREFIX}revs:{story_id}"
+
+
+ALIAS = f"{PREFIX}alias"
+"""Hash: id of a reworded title -> id of the story it is a version of."""
+
+CLOCK = f"{PREFIX}clock"
+"""String: the last publication stamp handed out, in µs since the epoch."""
+
+
+def near_band(band: int) -> str:
+    return f"{PREFIX}near:{band}"
 
 
 def batch(batch_id: str) -> str:
@@ -65,3 +107,31 @@ def dump(ingest_id: str) -> str:
 
 def ingest(ingest_id: str) -> str:
     return f"{PREFIX}ingest:{ingest_id}"
+
+
+# -- WebSub hub (services/websub_bp.py, workers/websub.py, feeds/websub.py) ---------------
+
+WEBSUB_QUEUE = "wirefeed-websub"
+"""rq queue of WebSub jobs: intent verification, content distribution, lease sweeps."""
+
+WEBSUB_TOPICS = f"{PREFIX}websub:topics"
+"""Set: slugs with at least one subscription (notify reads only this when nobody subscribed)."""
+
+WEBSUB_SWEEP = f"{PREFIX}websub:sweep"
+"""String with a TTL: a lease sweep was queued recently."""
+
+
+def websub_subs(slug: str) -> str:
+    return f"{PREFIX}websub:subs:{slug}"
+
+
+def websub_sub(sub_id: str) -> str:
+    return f"{PREFIX}websub:sub:{sub_id}"
+
+
+def websub_intent(sub_id: str) -> str:
+    return f"{PREFIX}websub:intent:{sub_id}"
+
+
+def websub_queued(sub_id: str) -> str:
+    return f"{PREFIX}websub:queued:{sub_id}"

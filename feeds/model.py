@@ -9,7 +9,7 @@ Hand-off types are named for the direction data travels:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 BlockKind = Literal["p", "h"]
@@ -71,6 +71,10 @@ class Story:
     topics: tuple[TopicTag, ...] = field(default=())
     content_hash: str = ""
     """Hash of title, body and byline: an unchanged resend has the same hash."""
+    version: int = 1
+    """1 for the first text of a story; each new version (a wire resend with changes) adds one."""
+    seen_hashes: tuple[str, ...] = ()
+    """Content hashes of every version seen, so a late resend of an old version changes nothing."""
 
     @property
     def topic_slugs(self) -> list[str]:
@@ -90,6 +94,8 @@ class Story:
             "source": self.source,
             "topics": [[t.slug, round(t.score, 4), t.reason] for t in self.topics],
             "hash": self.content_hash,
+            "v": self.version,
+            "seen": list(self.seen_hashes),
         }
 
     @classmethod
@@ -107,21 +113,27 @@ class Story:
             source=d["source"],
             topics=tuple(TopicTag(s, sc, r) for s, sc, r in d["topics"]),
             content_hash=d.get("hash", ""),
+            version=d.get("v", 1),
+            seen_hashes=tuple(d.get("seen", ())),
         )
 
 
 def _ts(dt: datetime) -> int:
-    """Milliseconds since the epoch (UTC)."""
-    return int(dt.timestamp() * 1000)
+    """Microseconds since the epoch (UTC): exact in JSON and as a Redis sorted-set score."""
+    return (dt - _EPOCH) // _MICRO
 
 
-def _dt(ms: int) -> datetime:
-    return datetime.fromtimestamp(ms / 1000, tz=UTC)
+def _dt(us: int) -> datetime:
+    return _EPOCH + timedelta(microseconds=us)
 
 
-def to_millis(dt: datetime) -> int:
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICRO = timedelta(microseconds=1)
+
+
+def to_micros(dt: datetime) -> int:
     return _ts(dt)
 
 
-def from_millis(ms: int) -> datetime:
-    return _dt(ms)
+def from_micros(us: int) -> datetime:
+    return _dt(us)

@@ -33,6 +33,7 @@ from html import escape
 from typing import Any
 
 from feedgen.entry import FeedEntry
+from feedgen.ext.base import BaseEntryExtension, BaseExtension
 from feedgen.ext.dc import DcEntryExtension, DcExtension
 from feedgen.feed import FeedGenerator
 from lxml import etree
@@ -74,6 +75,10 @@ GENERATOR = "wirefeed"
 JSON_FEED_VERSION = "https://jsonfeed.org/version/1.1"
 OPML_MEDIA_TYPE = "text/x-opml; charset=utf-8"
 
+ATOM_NS = "http://www.w3.org/2005/Atom"
+FH_NS = "http://purl.org/syndication/history/1.0"
+"""RFC 5005 feed history namespace."""
+
 _RSS_LOCK = threading.Lock()
 """Serialises feedgen's RSS output, whose date formatting flips the process locale."""
 
@@ -95,6 +100,16 @@ class FeedInfo:
     """The topic's last change (tz-aware UTC); for an empty feed, a fixed time."""
     topic_titles: Mapping[str, str]
     """Topic slug -> human title, for category labels."""
+    hub_url: str | None = None
+    """WebSub hub to advertise (``atom:link rel="hub"``, JSON Feed ``hubs``)."""
+    self_url: str | None = None
+    """The document's own URL when it is not the topic's plain feed URL (archives, filters)."""
+    links: tuple[tuple[str, str], ...] = ()
+    """More ``(rel, href)`` links: RFC 5005 ``prev-archive``, ``next-archive``, ``current``."""
+    archive: bool = False
+    """An RFC 5005 archive document (``fh:archive``)."""
+    json_extra: Mapping[str, Any] | None = None
+    """Top-level JSON Feed members to add (``next_url``, the ``_wirefeed`` extension)."""
 
 
 # -- URLs and ids ------------------------------------------------------------------------
@@ -170,9 +185,47 @@ def _generator(info: FeedInfo, fmt: str, self_type: str) -> FeedGenerator:
     fg.updated(_utc(info.updated))  # also RSS lastBuildDate; never "now"
     fg.generator(GENERATOR)
     # Order matters: RSS takes its <channel><link> from the last link added.
-    fg.link(href=feed_url(info.base_url, info.slug, fmt), rel="self", type=self_type)
+    fg.link(href=info.self_url or feed_url(info.base_url, info.slug, fmt), rel="self", type=self_type)
     fg.link(href=page_url(info.base_url, info.slug), rel="alternate", type="text/html")
+    extra = _extra_links(info)
+    if extra or info.archive:
+        fg.register_extension("wfhist", _HistoryExtension, BaseEntryExtension, atom=True, rss=True)
+        fg.wfhist.setup(extra, info.archive)
     return fg
+
+
+def _extra_links(info: FeedInfo) -> list[tuple[str, str]]:
+    hub = [("hub", info.hub_url)] if info.hub_url else []
+    return hub + list(info.links)
+
+
+class _HistoryExtension(BaseExtension):
+    """Adds ``atom:link`` elements feedgen cannot write in RSS (hub, RFC 5005 archive links)
+    and the RFC 5005 ``fh:archive`` marker, to both RSS and Atom."""
+
+    def __init__(self) -> None:
+        self.links: list[tuple[str, str]] = []
+        self.archive = False
+
+    def setup(self, links: list[tuple[str, str]], archive: bool) -> None:
+        self.links, self.archive = links, archive
+
+    def extend_ns(self) -> dict[str, str]:
+        return {"fh": FH_NS}
+
+    def _extend(self, parent: etree._Element) -> None:
+        for rel, href in self.links:
+            etree.SubElement(parent, f"{{{ATOM_NS}}}link", rel=rel, href=href)
+        if self.archive:
+            etree.SubElement(parent, f"{{{FH_NS}}}archive")
+
+    def extend_atom(self, feed: etree._Element) -> etree._Element:
+        self._extend(feed)
+        return feed
+
+    def extend_rss(self, feed: etree._Element) -> etree._Element:
+        self._extend(feed[0])
+        return feed
 
 
 def _entry(fg: FeedGenerator, info: FeedInfo, story: Story) -> FeedEntry:
@@ -257,11 +310,15 @@ def render_json(info: FeedInfo, stories: Sequence[Story]) -> bytes:
         "version": JSON_FEED_VERSION,
         "title": _title(info.title or GENERATOR),
         "home_page_url": page_url(info.base_url, info.slug),
-        "feed_url": feed_url(info.base_url, info.slug, "json"),
+        "feed_url": info.self_url or feed_url(info.base_url, info.slug, "json"),
         "description": xml_text(info.description),
         "language": LANGUAGE,
         "items": [_json_item(info, s) for s in stories],
     }
+    if info.hub_url:
+        doc["hubs"] = [{"type": "WebSub", "url": info.hub_url}]
+    if info.json_extra:
+        doc.update(info.json_extra)
     return json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 

@@ -1,7 +1,8 @@
-"""The story store: stories, per-topic time indexes and rendered feed documents in Redis.
+"""The story store: stories, per-topic indexes and change logs, rendered feed documents.
 
-Reads are O(page): a topic page is one ``ZREVRANGE`` plus one ``MGET``, whatever the size of the
-store. Writes are idempotent and pipelined: saving a batch is one round trip.
+Reads are O(page): a topic page is one ``ZREVRANGE`` plus one ``MGET``, a change-log page one
+``LRANGE`` plus one ``MGET``, whatever the size of the store. Writes are idempotent and
+pipelined: saving a batch is one round trip. Key names live in :mod:`feeds.keys`.
 """
 
 from __future__ import annotations
@@ -14,25 +15,86 @@ import redis
 
 from feeds import keys
 from feeds.errors import StoreUnavailable
-from feeds.model import Story, to_millis
+from feeds.model import Story, to_micros
 
 
 @dataclass(frozen=True, slots=True)
 class FeedDoc:
-    """A rendered feed document as served: body bytes, strong ETag, Last-Modified."""
+    """A rendered feed document as served: body bytes (and gzipped), strong ETag, Last-Modified."""
 
     body: bytes
     etag: str
     modified: str
     changed: int = 0
-    """Milliseconds of the topic change this document reflects."""
+    """Microseconds of the topic change this document reflects."""
+    gz: bytes | None = None
+    """The body gzipped, when it was compressed ahead of time."""
+
+    def fields(self) -> dict[str, bytes | str | int]:
+        out: dict[str, bytes | str | int] = {
+            "body": self.body,
+            "etag": self.etag,
+            "modified": self.modified,
+            "changed": self.changed,
+        }
+        if self.gz is not None:
+            out["gz"] = self.gz
+        return out
+
+    @classmethod
+    def from_fields(cls, raw: dict[bytes, bytes]) -> FeedDoc:
+        return cls(
+            body=raw[b"body"],
+            etag=raw[b"etag"].decode(),
+            modified=raw[b"modified"].decode(),
+            changed=int(raw.get(b"changed", b"0")),
+            gz=raw.get(b"gz"),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class StoryChange:
+    """A story to write: its new state, what was stored before, and how to find it again."""
+
+    story: Story
+    previous: Story | None
+    superseded: tuple[Story, ...] = ()
+    """Versions this change replaces, kept as revisions."""
+    aliases: tuple[str, ...] = ()
+    """Ids of reworded titles of this story (they resolve to ``story.id``)."""
+    near_keys: tuple[tuple[int, str], ...] = ()
+    """``(band, "<agency>:<bucket>")`` LSH entries of the story's titles."""
+    log: bool = True
+    """The text is new: append to the change logs and re-render the story's feeds. ``False``
+    only records bookkeeping (e.g. the hash of an old version that arrived late)."""
+
+
+_ADVANCE_CLOCK = """
+local c = tonumber(redis.call('GET', KEYS[1]) or '0')
+local now = tonumber(ARGV[1])
+if now > c then c = now end
+c = c + tonumber(ARGV[2])
+redis.call('SET', KEYS[1], c)
+return c
+"""
+
+
+def _dumps(story: Story) -> str:
+    return json.dumps(story.to_dict(), ensure_ascii=False, separators=(",", ":"))
 
 
 class StoryStore:
-    """Reads and writes stories, topic indexes and feed documents."""
+    """Reads and writes stories, topic indexes, change logs and feed documents."""
 
     def __init__(self, client: redis.Redis) -> None:
         self.r = client
+        self._advance = client.register_script(_ADVANCE_CLOCK)
+
+    # -- stamps ------------------------------------------------------------------
+    def advance_clock(self, n: int, now_us: int) -> int:
+        """Reserve ``n`` publication stamps; return the last. Stamps never repeat or go back,
+        so stories ingested later always sort above earlier ones."""
+        return int(self._advance(keys=[keys.CLOCK], args=[now_us, n]))
 
     # -- stories -----------------------------------------------------------------
     def get_many(self, ids: Sequence[str]) -> list[Story | None]:
@@ -45,31 +107,61 @@ class StoryStore:
     def get(self, story_id: str) -> Story | None:
         return self.get_many([story_id])[0]
 
-    def save(self, stories: Sequence[Story], previous: Sequence[Story | None], now_ms: int) -> set[str]:
-        """Store new and changed stories in one pipeline; return the topic slugs whose feeds changed.
+    def resolve_aliases(self, ids: Sequence[str]) -> list[str]:
+        """Each id, or the id of the story it is a reworded version of."""
+        if not ids:
+            return []
+        found = self.r.hmget(keys.ALIAS, list(ids))
+        return [f.decode() if f else i for i, f in zip(ids, found, strict=True)]
 
-        ``previous[i]`` is the stored version of ``stories[i]`` (or ``None``): a story that left a
-        topic is removed from that topic's index.
+    def near_candidates(self, entries: Sequence[tuple[int, str]]) -> list[str | None]:
+        """The story id in each ``(band, "<agency>:<bucket>")`` LSH entry (``None`` if empty)."""
+        pipe = self.r.pipeline(transaction=False)
+        for band, field in entries:
+            pipe.hget(keys.near_band(band), field)
+        return [v.decode() if v else None for v in pipe.execute()]
+
+    def revisions(self, story_id: str) -> list[Story]:
+        """Superseded versions of a story, oldest first."""
+        raw = self.r.hgetall(keys.revisions(story_id))
+        versions = sorted((int(v), Story.from_dict(json.loads(doc))) for v, doc in raw.items())
+        return [s for _, s in versions]
+
+    def save(self, changes: Sequence[StoryChange], now_us: int) -> set[str]:
+        """Write new and changed stories in one pipeline; return the topics whose feeds changed.
+
+        Each story goes into its topics' indexes (scored by publication time) and gets an
+        ``<id>:<version>`` entry appended to each topic's change log; a superseded version is
+        kept under ``wf:revs:<id>``; a story that left a topic is removed from its index.
         """
         touched: set[str] = set()
-        if not stories:
+        if not changes:
             return touched
         pipe = self.r.pipeline(transaction=False)
-        for story, old in zip(stories, previous, strict=True):
-            score = to_millis(story.published)
-            pipe.set(
-                keys.story(story.id), json.dumps(story.to_dict(), ensure_ascii=False, separators=(",", ":"))
-            )
+        for ch in changes:
+            story, old = ch.story, ch.previous
+            pipe.set(keys.story(story.id), _dumps(story))
+            for rev in ch.superseded:
+                pipe.hset(keys.revisions(story.id), str(rev.version), _dumps(rev))
+            if ch.aliases:
+                pipe.hset(keys.ALIAS, mapping=dict.fromkeys(ch.aliases, story.id))
+            for band, field in ch.near_keys:
+                pipe.hset(keys.near_band(band), field, story.id)
+            if not ch.log:
+                continue
+            score = to_micros(story.published)
             slugs = [keys.ALL_TOPIC, *story.topic_slugs]
+            entry = f"{story.id}:{story.version}"
             for slug in slugs:
                 pipe.zadd(keys.topic_index(slug), {story.id: score})
+                pipe.rpush(keys.topic_log(slug), entry)
             touched.update(slugs)
             if old is not None:
                 for gone in set(old.topic_slugs) - set(story.topic_slugs):
                     pipe.zrem(keys.topic_index(gone), story.id)
                     touched.add(gone)
         for slug in touched:
-            pipe.hset(keys.topic_meta(slug), "changed", now_ms)
+            pipe.hset(keys.topic_meta(slug), "changed", now_us)
         pipe.execute()
         return touched
 
@@ -85,11 +177,23 @@ class StoryStore:
         for slug in slugs:
             pipe.zrevrange(keys.topic_index(slug), 0, limit - 1)
         id_lists = [[i.decode() for i in ids] for ids in pipe.execute()]
-        unique = list(dict.fromkeys(i for ids in id_lists for i in ids))
-        by_id = {s.id: s for s in self.get_many(unique) if s is not None}
+        by_id = self._by_id(i for ids in id_lists for i in ids)
         return {
             slug: [by_id[i] for i in ids if i in by_id] for slug, ids in zip(slugs, id_lists, strict=True)
         }
+
+    def index_range(self, slug: str, start: int, stop: int) -> list[tuple[str, float]]:
+        """Ids and scores of a topic's index, newest first, ranks ``start``..``stop`` inclusive."""
+        return [
+            (i.decode(), s) for i, s in self.r.zrevrange(keys.topic_index(slug), start, stop, withscores=True)
+        ]
+
+    def _by_id(self, ids: Iterable[str]) -> dict[str, Story]:
+        unique = list(dict.fromkeys(ids))
+        return {s.id: s for s in self.get_many(unique) if s is not None}
+
+    def stories_by_id(self, ids: Iterable[str]) -> dict[str, Story]:
+        return self._by_id(ids)
 
     def counts(self, slugs: Sequence[str]) -> dict[str, int]:
         pipe = self.r.pipeline(transaction=False)
@@ -98,9 +202,8 @@ class StoryStore:
         return dict(zip(slugs, pipe.execute(), strict=True))
 
     def changed(self, slug: str) -> int:
-        """Milliseconds of the topic's last change (0 if it never changed)."""
-        raw = self.r.hget(keys.topic_meta(slug), "changed")
-        return int(raw) if raw else 0
+        """Microseconds of the topic's last change (0 if it never changed)."""
+        return self.changed_many([slug])[slug]
 
     def changed_many(self, slugs: Sequence[str]) -> dict[str, int]:
         pipe = self.r.pipeline(transaction=False)
@@ -108,33 +211,66 @@ class StoryStore:
             pipe.hget(keys.topic_meta(slug), "changed")
         return {s: int(v) if v else 0 for s, v in zip(slugs, pipe.execute(), strict=True)}
 
+    # -- change logs ---------------------------------------------------------------
+    def log_length(self, slug: str) -> int:
+        """The sequence number of the topic's latest change (0: none yet)."""
+        return int(self.r.llen(keys.topic_log(slug)))
+
+    def log_lengths(self, slugs: Sequence[str]) -> dict[str, int]:
+        pipe = self.r.pipeline(transaction=False)
+        for slug in slugs:
+            pipe.llen(keys.topic_log(slug))
+        return dict(zip(slugs, (int(n) for n in pipe.execute()), strict=True))
+
+    def log_entries(self, slug: str, after: int, count: int) -> list[tuple[int, str, int]]:
+        """Up to ``count`` changes with sequence numbers above ``after``, oldest first, as
+        ``(seq, story id, version)``."""
+        raw = self.r.lrange(keys.topic_log(slug), after, after + count - 1)
+        out = []
+        for n, entry in enumerate(raw, start=after + 1):
+            sid, _, version = entry.decode().rpartition(":")
+            out.append((n, sid, int(version)))
+        return out
+
+    def versions(self, wanted: Sequence[tuple[str, int]]) -> dict[tuple[str, int], Story]:
+        """Stories as they were at given versions: the current one, or a superseded one."""
+        current = self._by_id(sid for sid, _ in wanted)
+        out: dict[tuple[str, int], Story] = {}
+        older = []
+        for sid, version in wanted:
+            story = current.get(sid)
+            if story is None:
+                continue
+            if story.version == version:
+                out[(sid, version)] = story
+            else:
+                older.append((sid, version))
+        if older:
+            pipe = self.r.pipeline(transaction=False)
+            for sid, version in older:
+                pipe.hget(keys.revisions(sid), str(version))
+            for key, raw in zip(older, pipe.execute(), strict=True):
+                if raw is not None:
+                    out[key] = Story.from_dict(json.loads(raw))
+        return out
+
     # -- rendered feeds ------------------------------------------------------------
     def put_feed_docs(self, docs: dict[tuple[str, str], FeedDoc]) -> None:
         """Store rendered default feeds, keyed by (slug, format), in one round trip."""
         pipe = self.r.pipeline(transaction=False)
         for (slug, fmt), doc in docs.items():
-            pipe.hset(keys.feed_doc(slug, fmt), mapping=_doc_fields(doc))
+            pipe.hset(keys.feed_doc(slug, fmt), mapping=doc.fields())
         pipe.execute()
 
-    def get_feed_doc(self, slug: str, fmt: str, limit: int | None = None) -> FeedDoc | None:
-        key = keys.feed_doc(slug, fmt) if limit is None else keys.feed_doc_limit(slug, fmt, limit)
-        raw = self.r.hgetall(key)
-        if not raw:
-            return None
-        return FeedDoc(
-            body=raw[b"body"],
-            etag=raw[b"etag"].decode(),
-            modified=raw[b"modified"].decode(),
-            changed=int(raw.get(b"changed", b"0")),
-        )
+    def get_feed_doc(self, slug: str, fmt: str) -> FeedDoc | None:
+        raw = self.r.hgetall(keys.feed_doc(slug, fmt))
+        return FeedDoc.from_fields(raw) if raw else None
 
-    def put_feed_doc_limit(self, slug: str, fmt: str, limit: int, doc: FeedDoc, ttl: int) -> None:
-        self.r.hset(keys.feed_doc_limit(slug, fmt, limit), mapping=_doc_fields(doc))
-        self.r.expire(keys.feed_doc_limit(slug, fmt, limit), ttl)
-
-
-def _doc_fields(doc: FeedDoc) -> dict[str, bytes | str | int]:
-    return {"body": doc.body, "etag": doc.etag, "modified": doc.modified, "changed": doc.changed}
+    def put_variant(self, digest: str, doc: FeedDoc, ttl: int) -> None:
+        pipe = self.r.pipeline(transaction=False)
+        pipe.hset(keys.feed_variant(digest), mapping=doc.fields())
+        pipe.expire(keys.feed_variant(digest), ttl)
+        pipe.execute()
 
 
 def ping(client: redis.Redis) -> None:

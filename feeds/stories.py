@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from feeds.ids import content_hash, story_id
+from feeds.ids import content_hash
 from feeds.model import ParsedStory, Story, TopicTag
 
 
@@ -29,16 +29,19 @@ def tagging_text(parsed: ParsedStory) -> str:
 def build_story(
     parsed: ParsedStory,
     *,
-    default_agency: str,
+    story_id: str,
+    agency: str,
     published: datetime,
     updated: datetime,
     source: str,
-    topics: tuple[TopicTag, ...],
     summary_chars: int,
+    version: int = 1,
+    seen: tuple[str, ...] = (),
+    topics: tuple[TopicTag, ...] = (),
 ) -> Story:
-    agency = parsed.agency or default_agency
+    """A story record of ``parsed`` (its topics may be filled in later with ``dataclasses.replace``)."""
     return Story(
-        id=story_id(agency, parsed.title),
+        id=story_id,
         title=parsed.title,
         kind=parsed.kind,
         blocks=parsed.blocks,
@@ -50,4 +53,6 @@ def build_story(
         source=source,
         topics=topics,
         content_hash=content_hash(parsed),
+        version=version,
+        seen_hashes=seen,
     )

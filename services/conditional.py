@@ -7,22 +7,23 @@ from email.utils import parsedate_to_datetime
 from flask import Request
 
 
-def _etag_matches(header: str, etag: str) -> bool:
+def _etag_matches(header: str, etags: tuple[str, ...]) -> bool:
     """Weak comparison, as If-None-Match requires: ``W/"x"`` matches ``"x"``."""
     if header.strip() == "*":
         return True
-    bare = etag.removeprefix("W/")
-    return any(tag.strip().removeprefix("W/") == bare for tag in header.split(","))
+    bare = {e.removeprefix("W/") for e in etags}
+    return any(tag.strip().removeprefix("W/") in bare for tag in header.split(","))
 
 
-def not_modified(request: Request, etag: str, last_modified: str) -> bool:
+def not_modified(request: Request, etags: tuple[str, ...], last_modified: str) -> bool:
     """True when the request's validators say the client already has this version.
 
+    ``etags`` are the tags of the same content (plain and gzipped representations).
     ``If-None-Match`` wins over ``If-Modified-Since`` when both are sent.
     """
     inm = request.headers.get("If-None-Match")
     if inm is not None:
-        return _etag_matches(inm, etag)
+        return _etag_matches(inm, etags)
     ims = request.headers.get("If-Modified-Since")
     if ims:
         try:

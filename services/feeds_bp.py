@@ -1,72 +1,211 @@
-"""``/feeds/<topic>.<rss|atom|json>``: serve stored feed bytes, with conditional GET.
+"""``/feeds/...``: serve feed documents, with conditional GET, gzip and WebSub links.
 
-The default feed is rendered by the workers whenever its topic changes; a request reads it in
-one round trip (the document and the topic's change stamp, pipelined). A document older than
-its topic (e.g. a worker died between storing and rendering) or a non-default ``?limit`` is
-rendered once and stored.
+- ``/feeds/<topic>.<rss|atom|json>``: a topic's current feed, rendered by the workers whenever
+  the topic changes; a request reads the document and the topic's change stamp in one round
+  trip. A document older than its topic (a worker died between storing and rendering) is
+  rendered once and stored again.
+- ``/feeds/<a>+<b>.<fmt>``, ``?limit=``, ``?q=``, ``?exclude=``, ``?kind=``, ``?since=``: a variant,
+  rendered on a cache miss and kept (``wf:feedvar:<digest>``) until one of its topics changes.
+- ``/feeds/<topic>`` (no extension): the format from ``?format=`` or ``Accept``.
+- ``/feeds/<topic>/archive/<n>.<fmt>``: RFC 5005 archive pages of the change log; full pages
+  never change and are cached for a year.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from flask import Blueprint, Response, request
 
 from feeds import keys
-from feeds.publish import render_doc
-from feeds.render import FORMATS, MEDIA_TYPES
+from feeds.publish import (
+    archive_url,
+    current_stories,
+    feed_info,
+    hub_url,
+    json_cursor,
+    make_doc,
+    render_current,
+    variant_digest,
+)
+from feeds.render import FORMATS, MEDIA_TYPES, FeedInfo, feed_url, render
+from feeds.select import log_page, select
 from feeds.store import FeedDoc
 from services.conditional import not_modified
+from services.feed_request import BadFeedRequest, FeedRequest, UnknownFeed, parse
 from services.state import AppState, state
 
 bp = Blueprint("feeds", __name__)
 
-ALLOWED_PARAMS = frozenset({"limit"})
+IMMUTABLE = "public, max-age=31536000, immutable"
+
+FINAL = 2**62
+"""``changed`` stamp of a cached variant that never goes stale (a full ``since`` page)."""
 
 
 def plain(message: str, status: int) -> Response:
     return Response(message + "\n", status, mimetype="text/plain")
 
 
-@bp.get("/feeds/<slug>.<fmt>")
-def feed(slug: str, fmt: str) -> Response:
+@bp.get("/feeds/<spec>.<fmt>")
+def feed(spec: str, fmt: str) -> Response:
+    return _serve(spec, fmt)
+
+
+@bp.get("/feeds/<spec>")
+def negotiated_feed(spec: str) -> Response:
+    return _serve(spec, None)
+
+
+def _serve(spec: str, fmt: str | None) -> Response:
     st = state()
-    if fmt not in FORMATS:
-        return plain(f"unknown feed format {fmt!r}: use rss, atom or json", 404)
-    if not st.is_feed(slug):
-        return plain(f"unknown topic {slug!r}: see /topics", 404)
-    unknown = set(request.args) - ALLOWED_PARAMS
-    if unknown:
-        return plain(f"unknown parameter(s): {', '.join(sorted(unknown))}", 400)
-    limit = st.settings.feed_limit
-    if "limit" in request.args:
-        raw = request.args["limit"]
-        if not raw.isdigit() or not 1 <= int(raw) <= st.settings.feed_max_limit:
-            return plain(f"limit must be a whole number from 1 to {st.settings.feed_max_limit}", 400)
-        limit = int(raw)
-    doc = _current_doc(st, slug, fmt, limit)
+    try:
+        req = parse(
+            st.settings, spec, fmt, args=request.args, accept=request.accept_mimetypes, is_feed=st.is_feed
+        )
+    except UnknownFeed as exc:
+        return plain(str(exc), 404)
+    except BadFeedRequest as exc:
+        return plain(str(exc), 400)
+    if req.is_plain(st.settings):
+        doc = _current_doc(st, req.slugs[0], req.fmt)
+        cache = f"public, max-age={st.settings.feed_max_age}"
+    else:
+        doc, cache = _variant_doc(st, req)
+    self_url = (
+        _public_url() if not req.is_plain(st.settings) else feed_url(st.settings.base_url, req.spec, req.fmt)
+    )
+    return _respond(st, doc, req.fmt, cache, self_url, vary_accept=req.negotiated)
+
+
+@bp.get("/feeds/<slug>/archive/<int:page>.<fmt>")
+def archive(slug: str, page: int, fmt: str) -> Response:
+    st = state()
+    if fmt not in FORMATS or not st.is_feed(slug):
+        return plain("unknown feed", 404)
+    if request.args:
+        return plain("archive pages take no parameters", 400)
+    size = st.settings.archive_page_size
+    full_pages = st.store.log_length(slug) // size
+    if not 1 <= page <= full_pages:
+        return plain(f"no archive page {page} of {slug!r} (it has {full_pages})", 404)
+    digest = variant_digest({"archive": slug, "page": page, "fmt": fmt, "size": size})
+    raw = st.redis.hgetall(keys.feed_variant(digest))
+    if raw:
+        doc = FeedDoc.from_fields(raw)
+    else:
+        lp = log_page(st.store, slug, (page - 1) * size, size)
+        links = [("current", feed_url(st.settings.base_url, slug, fmt))]
+        if page > 1:
+            links.append(("prev-archive", archive_url(st.settings, slug, page - 1, fmt)))
+        if page < full_pages:
+            links.append(("next-archive", archive_url(st.settings, slug, page + 1, fmt)))
+        newest = max((s.updated for s in lp.stories), default=None)
+        changed = int(newest.timestamp() * 1_000_000) if newest else 0
+        info = feed_info(
+            st.settings,
+            st.taxonomy,
+            slug,
+            changed,
+            self_url=archive_url(st.settings, slug, page, fmt),
+            links=tuple(links),
+            archive=True,
+        )
+        doc = make_doc(render(fmt, info, list(reversed(lp.stories))), changed)
+        # Full archive pages never change; only the "next-archive" link appears once the
+        # next page fills, so keep the cached copy only as long as the variant TTL.
+        st.store.put_variant(digest, doc, st.settings.variant_ttl)
+    cache = IMMUTABLE if page < full_pages else f"public, max-age={st.settings.feed_max_age}"
+    return _respond(st, doc, fmt, cache, archive_url(st.settings, slug, page, fmt))
+
+
+def _respond(
+    st: AppState, doc: FeedDoc, fmt: str, cache: str, self_url: str, *, vary_accept: bool = False
+) -> Response:
+    gzip_ok = doc.gz is not None and "gzip" in request.headers.get("Accept-Encoding", "")
+    etag = doc.etag[:-1] + '-gz"' if gzip_ok else doc.etag
     headers = {
-        "ETag": doc.etag,
+        "ETag": etag,
         "Last-Modified": doc.modified,
-        "Cache-Control": f"public, max-age={st.settings.feed_max_age}",
+        "Cache-Control": cache,
+        "Vary": "Accept-Encoding, Accept" if vary_accept else "Accept-Encoding",
+        "Link": f'<{hub_url(st.settings)}>; rel="hub", <{self_url}>; rel="self"',
     }
-    if not_modified(request, doc.etag, doc.modified):
+    if not_modified(request, (etag, doc.etag), doc.modified):
         return Response(status=304, headers=headers)
+    if gzip_ok:
+        headers["Content-Encoding"] = "gzip"
+        return Response(doc.gz, 200, headers=headers, content_type=MEDIA_TYPES[fmt])
     return Response(doc.body, 200, headers=headers, content_type=MEDIA_TYPES[fmt])
 
 
-def _current_doc(st: AppState, slug: str, fmt: str, limit: int) -> FeedDoc:
-    default = limit == st.settings.feed_limit
+def _current_doc(st: AppState, slug: str, fmt: str) -> FeedDoc:
     pipe = st.redis.pipeline(transaction=False)
-    pipe.hgetall(keys.feed_doc(slug, fmt) if default else keys.feed_doc_limit(slug, fmt, limit))
+    pipe.hgetall(keys.feed_doc(slug, fmt))
     pipe.hget(keys.topic_meta(slug), "changed")
     raw, changed_raw = pipe.execute()
     changed = int(changed_raw) if changed_raw else 0
     if raw and int(raw.get(b"changed", b"0")) >= changed:
-        return FeedDoc(raw[b"body"], raw[b"etag"].decode(), raw[b"modified"].decode(), changed)
-    doc = render_doc(
-        st.settings, st.taxonomy, slug, fmt, stories=st.store.page(slug, limit), changed_ms=changed
+        return FeedDoc.from_fields(raw)
+    stories, lengths = current_stories(st.store, st.settings, [slug])
+    doc = render_current(
+        st.settings,
+        st.taxonomy,
+        slug,
+        fmt,
+        stories=stories[slug],
+        changed_us=changed,
+        log_length=lengths[slug],
     )
-    if default:
-        st.store.put_feed_docs({(slug, fmt): doc})
-    else:
-        st.store.put_feed_doc_limit(slug, fmt, limit, doc, ttl=86400)
+    st.store.put_feed_docs({(slug, fmt): doc})
     return doc
+
+
+def _variant_doc(st: AppState, req: FeedRequest) -> tuple[FeedDoc, str]:
+    digest = variant_digest(req.cache_parts())
+    pipe = st.redis.pipeline(transaction=False)
+    pipe.hgetall(keys.feed_variant(digest))
+    for slug in req.slugs:
+        pipe.hget(keys.topic_meta(slug), "changed")
+    raw, *stamps = pipe.execute()
+    changed = max((int(s) for s in stamps if s), default=0)
+    max_age = f"public, max-age={st.settings.feed_max_age}"
+    if raw and int(raw.get(b"changed", b"0")) >= changed:
+        doc = FeedDoc.from_fields(raw)
+        return doc, _since_cache(req, doc, max_age)
+    slug = req.slugs[0]
+    if req.since is not None:
+        lp = log_page(st.store, slug, req.since, req.limit)
+        base = feed_url(st.settings.base_url, slug, "json")
+        extra = json_cursor(st.settings, slug, lp.last)
+        extra["_wirefeed"]["full_page"] = lp.full
+        if lp.full:
+            extra["next_url"] = f"{base}?since={lp.last}&limit={req.limit}"
+        info = feed_info(st.settings, st.taxonomy, slug, changed, self_url=_public_url(), json_extra=extra)
+        doc = make_doc(render("json", info, lp.stories), changed)
+        # A full page is final: cache it whatever the topic does next.
+        cached = FeedDoc(doc.body, doc.etag, doc.modified, FINAL if lp.full else changed, doc.gz)
+        st.store.put_variant(digest, cached, st.settings.variant_ttl)
+        return doc, IMMUTABLE if lp.full else max_age
+    stories = select(st.store, req.slugs, req.filters, req.limit)
+    title_slug = slug if len(req.slugs) == 1 else keys.ALL_TOPIC
+    info = feed_info(st.settings, st.taxonomy, title_slug, changed, self_url=_public_url())
+    if len(req.slugs) > 1:
+        titles = " + ".join(st.taxonomy.get(s).title if s != keys.ALL_TOPIC else "All" for s in req.slugs)
+        info = _retitle(info, f"{st.settings.feed_title}: {titles}")
+    doc = make_doc(render(req.fmt, info, stories), changed)
+    st.store.put_variant(digest, doc, st.settings.variant_ttl)
+    return doc, max_age
+
+
+def _since_cache(req: FeedRequest, doc: FeedDoc, default: str) -> str:
+    return IMMUTABLE if req.since is not None and doc.changed == FINAL else default
+
+
+def _retitle(info: FeedInfo, title: str) -> FeedInfo:
+    return replace(info, title=title, description=f"Stories in any of: {title}")
+
+
+def _public_url() -> str:
+    """This request's URL on the public base URL (behind a proxy, ``request.url`` is internal)."""
+    return state().settings.base_url + request.full_path.rstrip("?")

@@ -30,3 +30,20 @@ def wait_done(base: str, resp: requests.Response, timeout: float = 60) -> dict[s
 
 def ingest(base: str, body: bytes) -> dict[str, Any]:
     return wait_done(base, post_dump(base, body))
+
+
+_VOCAB = (
+    "harbour council river summit vaccine orchestra glacier tariff senator striker museum drought "
+    "satellite bakery election refinery volcano pilot festival reactor canal cathedral merger "
+    "telescope referendum marathon pipeline vineyard ferry court theatre bridge airline clinic "
+    "archive stadium railway forest tunnel laboratory parliament quarry novel harvest regatta "
+    "embassy factory monsoon lighthouse opera prison startup coral mayor drone tournament"
+).split()
+
+
+def distinct_headlines(n: int, seed: int = 0) -> list[str]:
+    """``n`` headlines with little wording in common (so none is taken for a version of another)."""
+    import random
+
+    rng = random.Random(seed)
+    return [f"{' '.join(rng.sample(_VOCAB, 5))} report {i}" for i in range(n)]

@@ -11,7 +11,7 @@ import pytest
 import requests
 from lxml import etree
 
-from tests.helpers import ingest
+from tests.helpers import distinct_headlines, ingest
 
 SAMPLE = Path(__file__).resolve().parents[1] / "sample" / "wire-sample.txt"
 ARTICLE = "UN members to sign cybercrime treaty opposed by rights groups"
@@ -28,8 +28,13 @@ def fetch(base: str, path: str, **headers: str) -> requests.Response:
     return requests.get(base + path, headers=headers, timeout=10)
 
 
+SAMPLE_STORIES = 48
+"""51 items in the sample, of which three pairs are versions of one story (items 2/40, 22/37,
+26/35): 48 stories, each pair shown once with its newer text."""
+
+
 def test_sample_ingest_counts_every_story_as_new(ingested: dict) -> None:
-    assert ingested["new"] == 51
+    assert ingested["new"] == SAMPLE_STORIES
     assert ingested["unchanged"] == 0
     assert ingested["rejected"] == []
 
@@ -72,7 +77,7 @@ def test_feeds_are_valid_xml_with_self_links_and_stable_guids(live_server: str, 
         f"{live_server}/feeds/all.rss"
     ]
     guids = rss.xpath("//item/guid")
-    assert len(guids) == 50  # default limit
+    assert len(guids) == SAMPLE_STORIES
     assert all(g.get("isPermaLink") == "false" and g.text.startswith("tag:") for g in guids)
     atom = etree.fromstring(fetch(live_server, "/feeds/all.atom").content)
     assert atom.xpath("/atom:feed/atom:link[@rel='self']/@href", namespaces=ns) == [
@@ -83,7 +88,7 @@ def test_feeds_are_valid_xml_with_self_links_and_stable_guids(live_server: str, 
 def test_feed_order_follows_the_dump(live_server: str, ingested: dict) -> None:
     items = json.loads(fetch(live_server, "/feeds/all.json?limit=60").content)["items"]
     titles = [i["title"] for i in items]
-    assert len(titles) == 51
+    assert len(titles) == SAMPLE_STORIES
     assert titles[0].startswith("Iran says US talks are on")
     assert titles[-1] == ARTICLE
 
@@ -94,7 +99,7 @@ def test_reingesting_the_sample_changes_no_feed(live_server: str, ingested: dict
     ]
     before = {p: fetch(live_server, p) for p in paths}
     again = ingest(live_server, SAMPLE.read_bytes())
-    assert (again["new"], again["updated"], again["unchanged"]) == (0, 0, 51)
+    assert (again["new"], again["updated"], again["unchanged"]) == (0, 0, SAMPLE_STORIES)
     for p in paths:
         after = fetch(live_server, p)
         assert after.headers["ETag"] == before[p].headers["ETag"], p
@@ -117,7 +122,7 @@ def test_conditional_get_answers_304_to_etag_and_last_modified(live_server: str,
 
 def test_every_sample_story_is_in_at_least_one_topic(live_server: str, ingested: dict) -> None:
     items = json.loads(fetch(live_server, "/feeds/all.json?limit=200").content)["items"]
-    assert len(items) == 51
+    assert len(items) == SAMPLE_STORIES
     assert all(item["tags"] for item in items)
 
 
@@ -131,15 +136,27 @@ def test_unknown_topic_is_404_and_bad_limit_is_400(live_server: str, ingested: d
     assert fetch(live_server, "/feeds/world.atom?lmit=5").status_code == 400
 
 
+def test_default_feed_holds_the_newest_50_and_all_unarchived_changes(live_server: str) -> None:
+    headlines = distinct_headlines(70)
+    ingest(live_server, "\n-\n".join(headlines).encode())
+    items = json.loads(fetch(live_server, "/feeds/all.json").content)["items"]
+    titles = [i["title"] for i in items]
+    assert titles[:50] == headlines[:50]
+    # Changes 51-70 are not yet in a full archive page (50 a page): they stay in the current feed.
+    log = json.loads(fetch(live_server, "/feeds/all.json?since=50&limit=50").content)["items"]
+    assert {i["title"] for i in log} <= set(titles)
+    assert 50 <= len(titles) <= 70
+
+
 def test_limit_returns_that_many_items(live_server: str, ingested: dict) -> None:
     assert len(feedparser.parse(fetch(live_server, "/feeds/all.atom?limit=5").content).entries) == 5
-    assert len(feedparser.parse(fetch(live_server, "/feeds/all.atom?limit=200").content).entries) == 51
+    assert len(feedparser.parse(fetch(live_server, "/feeds/all.atom?limit=200").content).entries) == SAMPLE_STORIES
 
 
 def test_topics_json_opml_and_healthz(live_server: str, ingested: dict) -> None:
     topics = fetch(live_server, "/topics").json()["topics"]
     by_slug = {t["slug"]: t for t in topics}
-    assert by_slug["all"]["count"] == 51
+    assert by_slug["all"]["count"] == SAMPLE_STORIES
     assert by_slug["cybercrime"]["count"] >= 1
     assert by_slug["cybercrime"]["feeds"]["atom"] == f"{live_server}/feeds/cybercrime.atom"
     opml = etree.fromstring(fetch(live_server, "/opml").content)

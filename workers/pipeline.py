@@ -9,18 +9,22 @@ In pseudocode (each step names the function that runs it)::
 
     run_ingest(ingest)                                # ingest worker
         parsed = parse_dump(GET wf:dump:<ingest>)
-        keep the first of each id (the first item of a dump is the newest)
-        published = now - i ms for the i-th item    #   feed order follows the dump
-        for each batch of BATCH_SIZE stories:
+        stamps = advance wf:clock by len(parsed)      #   first item newest; never repeats or goes back
+        groups = group_dump(parsed)                   #   exact repeats dropped; near-duplicate titles
+                                                      #   (versions of one story) grouped, newest first
+        for each batch of BATCH_SIZE groups:
             SET wf:batch:<ingest>:<n>               #   the job carries ids, not objects
         enqueue categorize_batch(ingest, n) ...       #   -> categorize queue, one pipeline
 
     run_batch(ingest, n)                              # categorizer workers, any number
-        previous = MGET the stored versions
-        unchanged  = same content hash               #   re-ingest creates nothing, renders nothing
-        changed    = categorizer.categorize_many(rest)
-        touched    = store.save(changed)             #   one pipeline: stories + topic indexes
+        find each group's stored story: exact id, alias, else LSH buckets + Jaccard (feeds.near)
+        fold the group's versions into it (feeds.versions.fold):
+            same text seen before  -> unchanged        #   re-ingest creates nothing, renders nothing
+            new text               -> new version      #   same id and guid, updated bumped, revision kept
+        categorizer.categorize_many(stories whose text changed)
+        touched = store.save(changes)                 #   one pipeline: stories, indexes, change logs
         publish(touched)                              #   render each touched feed once per batch
+        websub.notify(touched)                        #   push to subscribers (rq jobs)
         HINCRBY wf:ingest:<ingest> new/updated/unchanged/batches_done; state=done at the last batch
 
 Redis keys are spelled in :mod:`feeds.keys`; the rq job functions are in :mod:`workers.jobs`.
@@ -31,22 +35,23 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, replace
+from functools import partial
 from typing import Any
 
 import redis
 from rq import Queue
 
 from config.settings import Settings
-from feeds import keys
+from feeds import keys, near
 from feeds.categorize import TaggingInput
 from feeds.errors import InputRejected, WirefeedError
-from feeds.ids import content_hash, story_id
-from feeds.model import Block, ParsedStory, Story, from_millis
+from feeds.model import Block, ParsedStory, Story, from_micros, to_micros
 from feeds.parse import parse_dump
 from feeds.publish import publish
-from feeds.stories import build_story, summarise, tagging_text
+from feeds.store import StoryChange, StoryStore
+from feeds.stories import build_story
+from feeds.versions import Incoming, fold, group_dump, near_keys
 from workers.context import WorkerContext
 
 
@@ -163,26 +168,25 @@ def run_ingest(ctx: WorkerContext, ingest_id: str) -> dict[str, int]:
     if data is None:  # already ingested (a re-run of a finished job): nothing to do
         return {"stories": 0, "batches": 0}
     result = parse_dump(data, max_bytes=settings.max_dump_bytes)
-    now_ms = int(time.time() * 1000)
-    seen: set[str] = set()
-    items: list[dict[str, Any]] = []
-    for parsed in result.stories:
-        sid = story_id(parsed.agency or settings.default_agency, parsed.title)
-        if sid in seen:
-            continue
-        seen.add(sid)
-        items.append(_parsed_to_json(parsed, published_ms=now_ms - len(items)))
-    batches = [items[i : i + settings.batch_size] for i in range(0, len(items), settings.batch_size)]
+    n = len(result.stories)
+    last = ctx.store.advance_clock(n, now_micros()) if n else 0
+    incoming = [
+        Incoming(p, p.agency or settings.default_agency, from_micros(last - i))
+        for i, p in enumerate(result.stories)
+    ]
+    groups = [[_incoming_to_json(item) for item in group] for group in group_dump(incoming)]
+    size = settings.batch_size
+    batches = [groups[i : i + size] for i in range(0, len(groups), size)]
     source = (r.hget(keys.ingest(ingest_id), "source") or b"").decode()
     pipe = r.pipeline(transaction=True)
-    for n, batch in enumerate(batches):
-        pipe.set(keys.batch(f"{ingest_id}:{n}"), json.dumps({"source": source, "items": batch}))
+    for n_batch, batch in enumerate(batches):
+        pipe.set(keys.batch(f"{ingest_id}:{n_batch}"), json.dumps({"source": source, "groups": batch}))
     pipe.hset(
         keys.ingest(ingest_id),
         mapping={
             "state": "categorizing" if batches else "done",
             "batches": len(batches),
-            "stories": len(items),
+            "stories": len(groups),
         },
     )
     pipe.delete(keys.dump(ingest_id))
@@ -194,16 +198,16 @@ def run_ingest(ctx: WorkerContext, ingest_id: str) -> dict[str, int]:
         [
             Queue.prepare_data(
                 "workers.jobs.categorize_batch",
-                args=(ingest_id, n),
-                job_id=f"batch-{ingest_id}-{n}",
+                args=(ingest_id, n_batch),
+                job_id=f"batch-{ingest_id}-{n_batch}",
                 timeout=settings.job_timeout,
                 result_ttl=settings.result_ttl,
                 failure_ttl=7 * 86400,
             )
-            for n in range(len(batches))
+            for n_batch in range(len(batches))
         ]
     )
-    return {"stories": len(items), "batches": len(batches)}
+    return {"stories": len(groups), "batches": len(batches)}
 
 
 # -- categorizer workers ---------------------------------------------------------------
@@ -215,48 +219,84 @@ def run_batch(ctx: WorkerContext, ingest_id: str, batch_no: int) -> dict[str, in
     if raw is None:  # already processed
         return {"new": 0, "updated": 0, "unchanged": 0}
     payload = json.loads(raw)
-    source = payload["source"]
-    parsed_items = [(_parsed_from_json(d), d["published"]) for d in payload["items"]]
-    ids = [story_id(p.agency or settings.default_agency, p.title) for p, _ in parsed_items]
-    previous = store.get_many(ids)
-
-    todo = [
-        (p, pub, old)
-        for (p, pub), old in zip(parsed_items, previous, strict=True)
-        if old is None or old.content_hash != content_hash(p)
+    groups = [[_incoming_from_json(d) for d in g] for g in payload["groups"]]
+    stored = _find_stored(store, groups)
+    new_story = partial(build_story, summary_chars=settings.summary_chars)
+    folds = [
+        fold(
+            group,
+            found,
+            canonical_id=found.id if found else group[-1].exact_id,
+            source=payload["source"],
+            new_story=new_story,
+        )
+        for group, found in zip(groups, stored, strict=True)
     ]
-    unchanged = len(parsed_items) - len(todo)
-    tag_lists = ctx.categorizer.categorize_many(
-        [
-            TaggingInput(title=p.title, summary=summarise(p, settings.summary_chars), body=tagging_text(p))
-            for p, _, _ in todo
-        ]
-    )
-    now_ms = int(time.time() * 1000)
-    stories: list[Story] = []
-    olds: list[Story | None] = []
-    for (parsed, published_ms, old), tags in zip(todo, tag_lists, strict=True):
-        published: datetime = old.published if old else from_millis(published_ms)
-        updated = from_millis(now_ms) if old else published
-        stories.append(
-            build_story(
-                parsed,
-                default_agency=settings.default_agency,
-                published=published,
-                updated=updated,
-                source=old.source if old else source,
-                topics=tuple(tags),
-                summary_chars=settings.summary_chars,
+    changed = [(f, g) for f, g in zip(folds, groups, strict=True) if f.story is not None]
+    retag = [f.story for f, _ in changed if f.text_changed and f.story is not None]
+    tags = iter(ctx.categorizer.categorize_many([TaggingInput.from_story(s) for s in retag]))
+    changes = []
+    for f, group in changed:
+        story = f.story
+        assert story is not None
+        if f.text_changed:
+            story = replace(story, topics=tuple(next(tags)))
+        titles = [story.title, *(item.parsed.title for item in group)]
+        changes.append(
+            StoryChange(
+                story=story,
+                previous=f.previous,
+                superseded=tuple(f.superseded),
+                aliases=tuple({i.exact_id for i in group} - {story.id}),
+                near_keys=near_keys(story.agency or settings.default_agency, list(dict.fromkeys(titles))),
+                log=f.text_changed,
             )
         )
-        olds.append(old)
-    touched = store.save(stories, olds, now_ms)
+    touched = store.save(changes, now_micros())
     publish(store, ctx.taxonomy, settings, touched)
 
-    new = sum(1 for o in olds if o is None)
-    counts = {"new": new, "updated": len(stories) - new, "unchanged": unchanged}
+    counts = {"new": 0, "updated": 0, "unchanged": 0}
+    for f in folds:
+        counts[f.outcome] += 1
     _record_batch(r, settings, ingest_id, batch_no, counts)
     return counts
+
+
+def _find_stored(store: StoryStore, groups: list[list[Incoming]]) -> list[Story | None]:
+    """The stored story each group is a version of: by exact id or alias, else by near title."""
+    flat = [item.exact_id for g in groups for item in g]
+    resolved = store.resolve_aliases(flat)
+    by_id = store.stories_by_id(resolved)
+    found: list[Story | None] = []
+    pos = 0
+    for g in groups:
+        ids = resolved[pos : pos + len(g)]
+        pos += len(g)
+        found.append(next((by_id[i] for i in ids if i in by_id), None))
+    # Near matches for the rest, in two more round trips.
+    lookups = [
+        (gi, near_keys(g[0].agency, [item.parsed.title for item in g]))
+        for gi, g in enumerate(groups)
+        if found[gi] is None
+    ]
+    entries = [e for _, ks in lookups for e in ks]
+    if not entries:
+        return found
+    hits = iter(store.near_candidates(entries))
+    per_group = [(gi, {h for h in (next(hits) for _ in ks) if h}) for gi, ks in lookups]
+    candidates = store.stories_by_id(i for _, ids in per_group for i in ids)
+    for gi, ids in per_group:
+        group = groups[gi]
+        options = [
+            (c.id, c.title) for i in sorted(ids) if (c := candidates.get(i)) and c.agency == group[0].agency
+        ]
+        best = None
+        for item in group:
+            best = near.best_match(item.parsed.title, options)
+            if best:
+                break
+        found[gi] = candidates[best] if best else None
+    return found
 
 
 def _record_batch(
@@ -278,20 +318,21 @@ def _record_batch(
 # -- batch payloads --------------------------------------------------------------------
 
 
-def _parsed_to_json(p: ParsedStory, published_ms: int) -> dict[str, Any]:
+def _incoming_to_json(item: Incoming) -> dict[str, Any]:
+    p = item.parsed
     return {
         "title": p.title,
         "kind": p.kind,
         "blocks": [[b.kind, b.text] for b in p.blocks],
         "author": p.author,
-        "agency": p.agency,
+        "agency": item.agency,
         "line": p.line,
-        "published": published_ms,
+        "stamp": to_micros(item.stamp),
     }
 
 
-def _parsed_from_json(d: dict[str, Any]) -> ParsedStory:
-    return ParsedStory(
+def _incoming_from_json(d: dict[str, Any]) -> Incoming:
+    parsed = ParsedStory(
         title=d["title"],
         kind=d["kind"],
         blocks=tuple(Block(k, t) for k, t in d["blocks"]),
@@ -299,3 +340,8 @@ def _parsed_from_json(d: dict[str, Any]) -> ParsedStory:
         agency=d["agency"],
         line=d["line"],
     )
+    return Incoming(parsed, d["agency"], from_micros(d["stamp"]))
+
+
+def now_micros() -> int:
+    return time.time_ns() // 1000
