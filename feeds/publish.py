@@ -117,14 +117,12 @@ def current_stories(
     lengths = store.log_lengths(slugs)
     size = settings.archive_page_size
     unarchived = {slug: store.log_entries(slug, (n // size) * size, size) for slug, n in lengths.items()}
-    missing = {sid for slug in slugs for _, sid, _ in unarchived[slug]} - {
-        s.id for p in pages.values() for s in p
-    }
+    have = {slug: {s.id for s in pages[slug]} for slug in slugs}
+    missing = {sid for slug in slugs for _, sid, _ in unarchived[slug] if sid not in have[slug]}
     extra = store.stories_by_id(missing) if missing else {}
     out = {}
     for slug in slugs:
-        have = {s.id for s in pages[slug]}
-        more = [extra[sid] for _, sid, _ in unarchived[slug] if sid not in have and sid in extra]
+        more = [extra[sid] for _, sid, _ in unarchived[slug] if sid not in have[slug] and sid in extra]
         stories = pages[slug] + list({s.id: s for s in more}.values())
         out[slug] = sorted(stories, key=lambda s: to_micros(s.published), reverse=True)
     return out, lengths

@@ -79,6 +79,26 @@ return c
 """
 
 
+_TOUCH_TOPICS = """
+local now = tonumber(ARGV[1])
+for i, key in ipairs(KEYS) do
+  local c = tonumber(redis.call('HGET', key, 'changed') or '0')
+  if now <= c then now = c + 1 end
+end
+for i, key in ipairs(KEYS) do
+  redis.call('HSET', key, 'changed', now)
+end
+return now
+"""
+
+_PUT_IF_NEWER = """
+local c = tonumber(redis.call('HGET', KEYS[1], 'changed') or '-1')
+if tonumber(ARGV[1]) < c then return 0 end
+redis.call('HSET', KEYS[1], unpack(ARGV, 2))
+return 1
+"""
+
+
 def _dumps(story: Story) -> str:
     return json.dumps(story.to_dict(), ensure_ascii=False, separators=(",", ":"))
 
@@ -89,6 +109,8 @@ class StoryStore:
     def __init__(self, client: redis.Redis) -> None:
         self.r = client
         self._advance = client.register_script(_ADVANCE_CLOCK)
+        self._touch = client.register_script(_TOUCH_TOPICS)
+        self._put_if_newer = client.register_script(_PUT_IF_NEWER)
 
     # -- stamps ------------------------------------------------------------------
     def advance_clock(self, n: int, now_us: int) -> int:
@@ -160,8 +182,7 @@ class StoryStore:
                 for gone in set(old.topic_slugs) - set(story.topic_slugs):
                     pipe.zrem(keys.topic_index(gone), story.id)
                     touched.add(gone)
-        for slug in touched:
-            pipe.hset(keys.topic_meta(slug), "changed", now_us)
+        self._touch(keys=[keys.topic_meta(slug) for slug in sorted(touched)], args=[now_us], client=pipe)
         pipe.execute()
         return touched
 
@@ -202,7 +223,8 @@ class StoryStore:
         return dict(zip(slugs, pipe.execute(), strict=True))
 
     def changed(self, slug: str) -> int:
-        """Microseconds of the topic's last change (0 if it never changed)."""
+        """Microseconds of the topic's last change (0 if it never changed); strictly increases
+        with every change, so a document that reflects an older stamp is known to be stale."""
         return self.changed_many([slug])[slug]
 
     def changed_many(self, slugs: Sequence[str]) -> dict[str, int]:
@@ -256,10 +278,12 @@ class StoryStore:
 
     # -- rendered feeds ------------------------------------------------------------
     def put_feed_docs(self, docs: dict[tuple[str, str], FeedDoc]) -> None:
-        """Store rendered default feeds, keyed by (slug, format), in one round trip."""
+        """Store rendered current feeds, keyed by (slug, format), in one round trip; a document
+        never replaces one that reflects a later change (two workers may publish at once)."""
         pipe = self.r.pipeline(transaction=False)
         for (slug, fmt), doc in docs.items():
-            pipe.hset(keys.feed_doc(slug, fmt), mapping=doc.fields())
+            flat = [x for kv in doc.fields().items() for x in kv]
+            self._put_if_newer(keys=[keys.feed_doc(slug, fmt)], args=[doc.changed, *flat], client=pipe)
         pipe.execute()
 
     def get_feed_doc(self, slug: str, fmt: str) -> FeedDoc | None:

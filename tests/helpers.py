@@ -32,13 +32,7 @@ def ingest(base: str, body: bytes) -> dict[str, Any]:
     return wait_done(base, post_dump(base, body))
 
 
-_VOCAB = (
-    "harbour council river summit vaccine orchestra glacier tariff senator striker museum drought "
-    "satellite bakery election refinery volcano pilot festival reactor canal cathedral merger "
-    "telescope referendum marathon pipeline vineyard ferry court theatre bridge airline clinic "
-    "archive stadium railway forest tunnel laboratory parliament quarry novel harvest regatta "
-    "embassy factory monsoon lighthouse opera prison startup coral mayor drone tournament"
-).split()
+_VOCAB = ["harbour", "council", "river", "summit", "vaccine", "orchestra", "glacier", "tariff", "senator", "striker", "museum", "drought", "satellite", "bakery", "election", "refinery", "volcano", "pilot", "festival", "reactor", "canal", "cathedral", "merger", "telescope", "referendum", "marathon", "pipeline", "vineyard", "ferry", "court", "theatre", "bridge", "airline", "clinic", "archive", "stadium", "railway", "forest", "tunnel", "laboratory", "parliament", "quarry", "novel", "harvest", "regatta", "embassy", "factory", "monsoon", "lighthouse", "opera", "prison", "startup", "coral", "mayor", "drone", "tournament"]
 
 
 def distinct_headlines(n: int, seed: int = 0) -> list[str]:

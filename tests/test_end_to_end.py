@@ -150,7 +150,10 @@ def test_default_feed_holds_the_newest_50_and_all_unarchived_changes(live_server
 
 def test_limit_returns_that_many_items(live_server: str, ingested: dict) -> None:
     assert len(feedparser.parse(fetch(live_server, "/feeds/all.atom?limit=5").content).entries) == 5
-    assert len(feedparser.parse(fetch(live_server, "/feeds/all.atom?limit=200").content).entries) == SAMPLE_STORIES
+    assert (
+        len(feedparser.parse(fetch(live_server, "/feeds/all.atom?limit=200").content).entries)
+        == SAMPLE_STORIES
+    )
 
 
 def test_topics_json_opml_and_healthz(live_server: str, ingested: dict) -> None:
