@@ -100,3 +100,18 @@ WEBSUB_ALLOW: tuple[str, ...] = ()
 
 WEBSUB_SWEEP_SECONDS = 3600
 """At most one sweep of expired WebSub leases is queued per this many seconds."""
+
+INGEST_RATE = 60
+"""Ingest requests one client may make per window before getting 429 (``WIREFEED_INGEST_RATE``)."""
+
+INGEST_RATE_WINDOW = 60
+"""Seconds of the ingest rate-limit window."""
+
+HEARTBEAT_SECONDS = 1.0
+"""How often a worker refreshes its liveness key and looks for abandoned jobs."""
+
+HEARTBEAT_TTL = 5
+"""Seconds after its last heartbeat that a worker counts as dead and its job is re-queued."""
+
+STALE_CACHE_FEEDS = 256
+"""Feed documents each web process keeps in memory to serve (stale) while Redis is down."""

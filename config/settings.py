@@ -45,6 +45,11 @@ class Settings:
     categorizer_workers: int = defaults.CATEGORIZER_WORKERS
     web_threads: int = defaults.WEB_THREADS
     summary_chars: int = defaults.SUMMARY_CHARS
+    categorizer: str | None = None
+    """``module:function`` building the categorizer from the taxonomy, instead of the default
+    (``WIREFEED_CATEGORIZER``)."""
+    ingest_rate: int = defaults.INGEST_RATE
+    ingest_rate_window: int = defaults.INGEST_RATE_WINDOW
     topics_path: Path = field(default=TOPICS_PATH)
     """The topic taxonomy file (``WIREFEED_TOPICS``)."""
     websub_lease_seconds: int = defaults.WEBSUB_LEASE_SECONDS
@@ -102,6 +107,9 @@ class Settings:
             categorizer_workers=num("WIREFEED_CATEGORIZER_WORKERS", defaults.CATEGORIZER_WORKERS),
             web_threads=num("WIREFEED_WEB_THREADS", defaults.WEB_THREADS),
             topics_path=Path(env.get("WIREFEED_TOPICS") or TOPICS_PATH),
+            categorizer=env.get("WIREFEED_CATEGORIZER") or None,
+            ingest_rate=num("WIREFEED_INGEST_RATE", defaults.INGEST_RATE),
+            archive_page_size=num("WIREFEED_ARCHIVE_PAGE_SIZE", defaults.ARCHIVE_PAGE_SIZE),
             websub_lease_seconds=num("WIREFEED_WEBSUB_LEASE_SECONDS", defaults.WEBSUB_LEASE_SECONDS),
             websub_lease_min=num("WIREFEED_WEBSUB_LEASE_MIN", defaults.WEBSUB_LEASE_MIN),
             websub_lease_max=num("WIREFEED_WEBSUB_LEASE_MAX", defaults.WEBSUB_LEASE_MAX),

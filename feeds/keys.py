@@ -15,6 +15,13 @@ key                                        type    holds
 ``wf:near:<band>``                         hash    ``<agency>:<bucket>`` -> id: MinHash LSH buckets
                                                    of titles, to find earlier versions
 ``wf:clock``                               string  last publication stamp handed out (µs)
+``wf:recorded:<ingest-id>``                hash    batch number -> counts (JSON) of a batch whose
+                                                   stories are stored but not yet counted
+``wf:poison``                              hash    ``<ingest>:<batch>:<n>`` -> a story the
+                                                   categorizer failed on, with the error (JSON)
+``wf:alive:<worker-name>``                 string  a live worker's heartbeat (short TTL)
+``wf:reap:<job-id>``                       string  lock while one reaper re-queues an abandoned job
+``wf:rate:<client>:<window>``              string  ingest requests of a client in a time window
 ``wf:feed:<slug>:<fmt>``                   hash    rendered default feed: ``body``, ``gz``
                                                    (gzipped body), ``etag``, ``modified``
                                                    (HTTP date), ``changed``
@@ -135,3 +142,23 @@ def websub_intent(sub_id: str) -> str:
 
 def websub_queued(sub_id: str) -> str:
     return f"{PREFIX}websub:queued:{sub_id}"
+
+
+def recorded(ingest_id: str) -> str:
+    return f"{PREFIX}recorded:{ingest_id}"
+
+
+POISON = f"{PREFIX}poison"
+"""Hash: stories set aside because the categorizer raised on them."""
+
+
+def alive(worker_name: str) -> str:
+    return f"{PREFIX}alive:{worker_name}"
+
+
+def reap_lock(job_id: str) -> str:
+    return f"{PREFIX}reap:{job_id}"
+
+
+def rate(client: str, window: int) -> str:
+    return f"{PREFIX}rate:{client}:{window}"

@@ -1,13 +1,17 @@
 """Text and HTML helpers of the feed renderers: XML-safe text and a story's body as HTML.
 
 Everything a story carries is plain text. It becomes HTML only here, and only by escaping:
-no text a wire dump contains can turn into live markup in a feed.
+no text a wire dump contains can turn into live markup in a feed. The result then goes through
+nh3 (a maintained HTML sanitizer) with an allow-list of the two tags a body uses, so even a bug
+in the escaping could not let markup through.
 """
 
 from __future__ import annotations
 
 import re
 from functools import lru_cache
+
+import nh3
 
 from feeds.model import Block, Story
 
@@ -47,11 +51,23 @@ def body_html(story: Story) -> str:
     return _blocks_html(story.blocks)
 
 
+BODY_TAGS = frozenset({"p", "h3"})
+"""The only tags a story body may hold."""
+
+
+def sanitize(html: str) -> str:
+    """``html`` with every tag but :data:`BODY_TAGS` and every attribute removed."""
+    return nh3.clean(html, tags=set(BODY_TAGS), attributes={}, link_rel=None, strip_comments=True)
+
+
 @lru_cache(maxsize=BODY_CACHE_SIZE)
 def _blocks_html(blocks: tuple[Block, ...]) -> str:
     """Body blocks as HTML, cached by the blocks themselves (so never stale)."""
-    return "\n".join(
-        f"<h3>{html_text(b.text)}</h3>" if b.kind == "h" else f"<p>{html_text(b.text)}</p>" for b in blocks
+    return sanitize(
+        "\n".join(
+            f"<h3>{html_text(b.text)}</h3>" if b.kind == "h" else f"<p>{html_text(b.text)}</p>"
+            for b in blocks
+        )
     )
 
 

@@ -150,16 +150,23 @@ class StoryStore:
         return [s for _, s in versions]
 
     def save(self, changes: Sequence[StoryChange], now_us: int) -> set[str]:
-        """Write new and changed stories in one pipeline; return the topics whose feeds changed.
+        """Write new and changed stories in one pipeline; return the topics whose feeds changed."""
+        pipe = self.r.pipeline(transaction=False)
+        touched = self.queue_save(pipe, changes, now_us)
+        pipe.execute()
+        return touched
+
+    def queue_save(
+        self, pipe: redis.client.Pipeline, changes: Sequence[StoryChange], now_us: int
+    ) -> set[str]:
+        """Queue the writes of :meth:`save` on ``pipe`` (e.g. inside a MULTI); return the touched topics.
 
         Each story goes into its topics' indexes (scored by publication time) and gets an
-        ``<id>:<version>`` entry appended to each topic's change log; a superseded version is
-        kept under ``wf:revs:<id>``; a story that left a topic is removed from its index.
+        ``<id>:<version>`` entry appended to each topic's change log; superseded versions are
+        kept under ``wf:revs:<id>``; a story that left a topic is removed from its index; the
+        touched topics' change stamps move forward (strictly).
         """
         touched: set[str] = set()
-        if not changes:
-            return touched
-        pipe = self.r.pipeline(transaction=False)
         for ch in changes:
             story, old = ch.story, ch.previous
             pipe.set(keys.story(story.id), _dumps(story))
@@ -182,8 +189,8 @@ class StoryStore:
                 for gone in set(old.topic_slugs) - set(story.topic_slugs):
                     pipe.zrem(keys.topic_index(gone), story.id)
                     touched.add(gone)
-        self._touch(keys=[keys.topic_meta(slug) for slug in sorted(touched)], args=[now_us], client=pipe)
-        pipe.execute()
+        if touched:
+            self._touch(keys=[keys.topic_meta(slug) for slug in sorted(touched)], args=[now_us], client=pipe)
         return touched
 
     # -- topics ------------------------------------------------------------------

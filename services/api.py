@@ -9,6 +9,7 @@ are listed while the rest is queued. The API never takes a server file path.
 from __future__ import annotations
 
 import hmac
+import time
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
@@ -16,6 +17,7 @@ from typing import Any
 from flask import Blueprint, Response, jsonify, request, url_for
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from feeds import keys
 from feeds.errors import InputRejected
 from services.state import state
 from workers import pipeline
@@ -46,10 +48,32 @@ def require_token(view: Callable[..., Response]) -> Callable[..., Response]:
     return wrapped
 
 
+def rate_limited() -> Response | None:
+    """A 429 once a client has made ``ingest_rate`` requests in the current window (fixed
+    windows counted in Redis, so every web process shares them)."""
+    st = state()
+    window = st.settings.ingest_rate_window
+    now = time.time()
+    slot = int(now // window)
+    key = keys.rate(request.remote_addr or "unknown", slot)
+    pipe = st.redis.pipeline(transaction=False)
+    pipe.incr(key)
+    pipe.expire(key, window * 2)
+    count, _ = pipe.execute()
+    if count <= st.settings.ingest_rate:
+        return None
+    resp = _error(429, "rate-limited", f"over {st.settings.ingest_rate} ingests in {window} s; retry later")
+    resp.headers["Retry-After"] = str(max(1, int((slot + 1) * window - now)))
+    return resp
+
+
 @bp.post("/ingest")
 @require_token
 def ingest() -> Response:
     st = state()
+    limited = rate_limited()
+    if limited is not None:
+        return limited
     length = request.content_length
     if length is not None and length > st.settings.max_dump_bytes:
         return _error(413, "too-large", f"the dump is over the limit of {st.settings.max_dump_bytes} bytes")

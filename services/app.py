@@ -14,7 +14,7 @@ from feeds.connection import connect
 from feeds.errors import StoreUnavailable
 from feeds.store import StoryStore
 from feeds.taxonomy import Taxonomy
-from services import api, feeds_bp, health, pages
+from services import api, feeds_bp, health, pages, websub_bp
 from services.state import AppState
 
 RETRY_AFTER_SECONDS = 5
@@ -32,7 +32,7 @@ def create_app(settings: Settings, client: redis.Redis | None = None) -> Flask:
     app.extensions["wirefeed"] = AppState(
         settings, client, StoryStore(client), Taxonomy.load(settings.topics_path)
     )
-    for bp in (feeds_bp.bp, pages.bp, api.bp, health.bp):
+    for bp in (feeds_bp.bp, pages.bp, api.bp, health.bp, websub_bp.bp):
         app.register_blueprint(bp)
 
     @app.errorhandler(redis.ConnectionError)

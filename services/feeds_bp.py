@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import redis
 from flask import Blueprint, Response, request
 
 from feeds import keys
@@ -67,11 +68,21 @@ def _serve(spec: str, fmt: str | None) -> Response:
         return plain(str(exc), 404)
     except BadFeedRequest as exc:
         return plain(str(exc), 400)
-    if req.is_plain(st.settings):
-        doc = _current_doc(st, req.slugs[0], req.fmt)
-        cache = f"public, max-age={st.settings.feed_max_age}"
-    else:
-        doc, cache = _variant_doc(st, req)
+    stale_key = f"{req.fmt}:{request.full_path}"
+    try:
+        if req.is_plain(st.settings):
+            doc = _current_doc(st, req.slugs[0], req.fmt)
+            cache = f"public, max-age={st.settings.feed_max_age}"
+        else:
+            doc, cache = _variant_doc(st, req)
+    except redis.RedisError:
+        doc = st.stale.get(stale_key)
+        if doc is None:
+            raise  # -> 503 with Retry-After (services.app)
+        resp = _respond(st, doc, req.fmt, "public, max-age=5", _public_url(), vary_accept=req.negotiated)
+        resp.headers["Warning"] = '110 - "Response is Stale"'
+        return resp
+    st.stale.put(stale_key, doc)
     self_url = (
         _public_url() if not req.is_plain(st.settings) else feed_url(st.settings.base_url, req.spec, req.fmt)
     )

@@ -1,7 +1,14 @@
 """HTML pages people look at, plus the topic list (JSON) and OPML.
 
-``/`` lists topics with counts and feed links; ``/topics/<slug>`` the newest stories of a topic;
-``/stories/<id>`` one story in full. All text is escaped by Jinja; no page needs JavaScript.
+``/`` shows the newest stories, a subscribe box for the feed of every story and the topics with
+counts and feed links; ``/topics/<slug>`` the newest stories of a topic and its subscribe box;
+``/stories/<id>`` one story in full. Every page advertises its feeds for autodiscovery
+(``<link rel="alternate">`` for Atom, RSS and JSON Feed).
+
+All text is escaped by Jinja; no page needs JavaScript. The one script,
+``static/copy.js`` (loaded from the same origin, as the CSP ``script-src 'self'`` demands; no
+inline script or style anywhere), only adds the "Copy" buttons of the subscribe boxes, which
+are hidden until it runs: without it the feed address is still there to select and copy.
 """
 
 from __future__ import annotations
@@ -12,9 +19,13 @@ from flask import Blueprint, Response, abort, jsonify, render_template
 
 from feeds import keys
 from feeds.render import FORMATS, body_html, feed_url, render_opml
+from feeds.websub import hub_url
 from services.state import AppState, state
 
 bp = Blueprint("pages", __name__)
+
+INDEX_STORIES = 20
+"""Newest stories listed on the home page."""
 
 
 def _topic_rows(st: AppState) -> list[dict[str, Any]]:
@@ -44,12 +55,14 @@ def _topic_rows(st: AppState) -> list[dict[str, Any]]:
 @bp.get("/")
 def index() -> str:
     st = state()
+    topics = _topic_rows(st)
     return render_template(
         "index.html",
         title=st.settings.feed_title,
-        topics=_topic_rows(st),
-        all_feeds={fmt: feed_url(st.settings.base_url, "all", fmt) for fmt in FORMATS},
-        recent=st.store.page(keys.ALL_TOPIC, 20),
+        topics=topics,
+        all_topic=topics[0],
+        hub=hub_url(st.settings.base_url),
+        recent=st.store.page(keys.ALL_TOPIC, INDEX_STORIES),
         topic_titles=_titles(st),
     )
 
@@ -59,11 +72,16 @@ def topic_page(slug: str) -> str:
     st = state()
     if not st.is_feed(slug):
         abort(404)
-    row = next(r for r in _topic_rows(st) if r["slug"] == slug)
+    rows = _topic_rows(st)
+    by_slug = {r["slug"]: r for r in rows}
+    row = by_slug[slug]
     return render_template(
         "topic.html",
         title=st.settings.feed_title,
         topic=row,
+        parent=by_slug.get(row["parent"]) if row["parent"] else None,
+        children=[r for r in rows if r["parent"] == slug],
+        hub=hub_url(st.settings.base_url),
         stories=st.store.page(slug, st.settings.feed_limit),
         topic_titles=_titles(st),
     )

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import redis
 from flask import current_app
 
+from config import defaults
 from config.settings import Settings
 from feeds.store import StoryStore
 from feeds.taxonomy import Taxonomy
+from services.stale import StaleCache
 
 
 @dataclass(frozen=True)
@@ -18,6 +20,7 @@ class AppState:
     redis: redis.Redis
     store: StoryStore
     taxonomy: Taxonomy
+    stale: StaleCache = field(default_factory=lambda: StaleCache(defaults.STALE_CACHE_FEEDS))
 
     def is_feed(self, slug: str) -> bool:
         return slug == "all" or slug in self.taxonomy.topics

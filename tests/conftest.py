@@ -68,22 +68,29 @@ def settings(redis_url: str, server_port: int) -> Settings:
         ingest_token=TOKEN,
         max_dump_bytes=200_000,
         batch_size=20,
+        websub_allow=("127.0.0.1/32",),  # the test subscribers listen on loopback
+        websub_lease_min=1,
+        websub_retry_intervals=(1, 2),
     )
 
 
 @pytest.fixture(scope="session")
 def workers(settings: Settings) -> Iterator[list[subprocess.Popen[bytes]]]:
-    """An ingest worker and two categorizer workers: real rq processes, as ``wirefeed up`` runs them."""
+    """An ingest worker, two categorizer workers and a WebSub worker: real rq processes, as
+    ``wirefeed up`` runs them."""
     env = {
         **os.environ,
         "REDIS_URL": settings.redis_url or "",
         "WIREFEED_BASE_URL": settings.base_url,
         "WIREFEED_BATCH_SIZE": str(settings.batch_size),
         "WIREFEED_MAX_DUMP_BYTES": str(settings.max_dump_bytes),
+        "WIREFEED_WEBSUB_ALLOW": ",".join(settings.websub_allow),
+        "WIREFEED_WEBSUB_LEASE_MIN": str(settings.websub_lease_min),
+        "WIREFEED_WEBSUB_RETRY": ",".join(map(str, settings.websub_retry_intervals)),
     }
     procs = [
         subprocess.Popen([sys.executable, "-m", "wirefeed", "worker", "--queues", q], env=env, cwd=ROOT)
-        for q in ("ingest", "categorize", "categorize")
+        for q in ("ingest", "categorize", "categorize", "websub")
     ]
     time.sleep(0.3)
     yield procs

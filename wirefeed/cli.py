@@ -5,6 +5,8 @@
     wirefeed worker [--queues ...]     an rq worker (ingest and/or categorize)
     wirefeed serve [--port N]          the web service (gunicorn)
     wirefeed classify                  JSON lines in (title, summary, body), topics out
+    wirefeed failed                    stories the categorizer failed on, and failed jobs
+    wirefeed retry                     put them back through the pipeline
 
 Exit status: 0 ok, 1 a project error (message on stderr), 2 bad input or usage.
 """
@@ -12,10 +14,13 @@ Exit status: 0 ok, 1 a project error (message on stderr), 2 bad input or usage.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+
+import redis
 
 from config.settings import Settings
 from feeds.errors import InputRejected, WirefeedError
@@ -151,6 +156,35 @@ def cmd_check_worker(args: argparse.Namespace) -> int:
     return 1
 
 
+def _client() -> redis.Redis:
+    from feeds.connection import connect
+    from wirefeed.runtime import resolve_redis_url
+
+    return connect(resolve_redis_url(Settings.from_env()))
+
+
+def cmd_failed(args: argparse.Namespace) -> int:
+    from workers.failures import list_failed
+
+    items = list_failed(_client())
+    if args.json:
+        for item in items:
+            print(json.dumps(item.to_dict(), ensure_ascii=False))
+    else:
+        for item in items:
+            print(f"{item.kind}\t{item.key}\t{item.title}\t{item.error}")
+        print(f"{len(items)} failed", file=sys.stderr)
+    return 0
+
+
+def cmd_retry(args: argparse.Namespace) -> int:
+    from workers.failures import retry_failed
+
+    stories, jobs = retry_failed(_client(), Settings.from_env())
+    print(f"re-queued {stories} stories and {jobs} jobs")
+    return 0
+
+
 def cmd_classify(args: argparse.Namespace) -> int:
     from wirefeed.classify import classify_stream
 
@@ -175,7 +209,9 @@ def build_parser() -> argparse.ArgumentParser:
     ing.set_defaults(func=cmd_ingest)
 
     wk = sub.add_parser("worker", help="run an rq worker")
-    wk.add_argument("--queues", default="ingest,categorize", help="comma-separated: ingest, categorize")
+    wk.add_argument(
+        "--queues", default="ingest,categorize", help="comma-separated: ingest, categorize, websub"
+    )
     wk.add_argument("--burst", action="store_true", help="stop when the queues are empty")
     wk.set_defaults(func=cmd_worker)
 
@@ -189,6 +225,13 @@ def build_parser() -> argparse.ArgumentParser:
     ck = sub.add_parser("check-worker", help="exit 0 if a live worker on this host serves the queues")
     ck.add_argument("--queues", default="ingest,categorize")
     ck.set_defaults(func=cmd_check_worker)
+
+    fl = sub.add_parser("failed", help="list stories set aside and failed jobs")
+    fl.add_argument("--json", action="store_true", help="one JSON object a line")
+    fl.set_defaults(func=cmd_failed)
+
+    rt = sub.add_parser("retry", help="re-queue stories set aside and failed jobs")
+    rt.set_defaults(func=cmd_retry)
 
     cl = sub.add_parser("classify", help="tag JSON lines from stdin with topics")
     cl.set_defaults(func=cmd_classify)
@@ -204,4 +247,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except WirefeedError as exc:
         print(f"wirefeed: {exc}", file=sys.stderr)
+        return 1
+    except redis.ConnectionError as exc:
+        print(f"wirefeed: Redis unavailable: {exc}", file=sys.stderr)
         return 1

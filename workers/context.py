@@ -6,6 +6,7 @@ some other way (plain ``rq worker``) builds the context from the environment on 
 
 from __future__ import annotations
 
+import importlib
 from dataclasses import dataclass
 
 import redis
@@ -13,6 +14,7 @@ import redis
 from config.settings import Settings
 from feeds.categorize import Categorizer, build_categorizer
 from feeds.connection import connect
+from feeds.errors import ConfigError
 from feeds.store import StoryStore
 from feeds.taxonomy import Taxonomy
 
@@ -35,7 +37,19 @@ def build(settings: Settings, client: redis.Redis | None = None) -> WorkerContex
             raise ValueError("a worker needs REDIS_URL (wirefeed up sets it for its workers)")
         client = connect(settings.redis_url)
     taxonomy = Taxonomy.load(settings.topics_path)
-    return WorkerContext(settings, client, StoryStore(client), taxonomy, build_categorizer(taxonomy))
+    return WorkerContext(settings, client, StoryStore(client), taxonomy, make_categorizer(settings, taxonomy))
+
+
+def make_categorizer(settings: Settings, taxonomy: Taxonomy) -> Categorizer:
+    """The categorizer the settings name (``module:function``), else the built-in one."""
+    if not settings.categorizer:
+        return build_categorizer(taxonomy)
+    module, _, name = settings.categorizer.partition(":")
+    try:
+        factory = getattr(importlib.import_module(module), name)
+    except (ImportError, AttributeError) as exc:
+        raise ConfigError(f"WIREFEED_CATEGORIZER={settings.categorizer!r} cannot be loaded: {exc}") from exc
+    return factory(taxonomy)
 
 
 def install(ctx: WorkerContext) -> None:

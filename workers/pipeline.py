@@ -46,13 +46,14 @@ from config.settings import Settings
 from feeds import keys, near
 from feeds.categorize import TaggingInput
 from feeds.errors import InputRejected, WirefeedError
-from feeds.model import Block, ParsedStory, Story, from_micros, to_micros
+from feeds.model import Block, ParsedStory, Story, TopicTag, from_micros, to_micros
 from feeds.parse import parse_dump
 from feeds.publish import publish
 from feeds.store import StoryChange, StoryStore
 from feeds.stories import build_story
 from feeds.versions import Incoming, fold, group_dump, near_keys
 from workers.context import WorkerContext
+from workers.websub import notify as websub_notify
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +81,7 @@ class Progress:
     new: int
     updated: int
     unchanged: int
+    failed: int
     batches: int
     batches_done: int
     errors: list[dict[str, Any]]
@@ -95,6 +97,7 @@ class Progress:
             "new": self.new,
             "updated": self.updated,
             "unchanged": self.unchanged,
+            "failed": self.failed,
             "batches": self.batches,
             "batches_done": self.batches_done,
             "rejected": self.errors,
@@ -145,7 +148,10 @@ def progress(client: redis.Redis, ingest_id: str) -> Progress:
     raw = {k.decode(): v.decode() for k, v in client.hgetall(keys.ingest(ingest_id)).items()}
     if not raw:
         raise NoSuchIngest(f"no ingest {ingest_id!r} (unknown or expired)")
-    n = {k: int(raw.get(k, 0)) for k in ("stories", "new", "updated", "unchanged", "batches", "batches_done")}
+    n = {
+        k: int(raw.get(k, 0))
+        for k in ("stories", "new", "updated", "unchanged", "failed", "batches", "batches_done")
+    }
     return Progress(state=raw["state"], errors=json.loads(raw.get("errors", "[]")), **n)
 
 
@@ -213,14 +219,84 @@ def run_ingest(ctx: WorkerContext, ingest_id: str) -> dict[str, int]:
 # -- categorizer workers ---------------------------------------------------------------
 
 
+MAX_ATTEMPTS = 10
+"""Times a batch is re-read and re-tried when another worker changed one of its stories."""
+
+_RECORD = """
+local counts = redis.call('HGET', KEYS[2], ARGV[1])
+if not counts then return 0 end
+redis.call('HDEL', KEYS[2], ARGV[1])
+local c = cjson.decode(counts)
+for name, value in pairs(c) do redis.call('HINCRBY', KEYS[1], name, value) end
+local done = redis.call('HINCRBY', KEYS[1], 'batches_done', 1)
+local total = tonumber(redis.call('HGET', KEYS[1], 'batches') or '0')
+if done >= total then
+  redis.call('HSET', KEYS[1], 'state', 'done')
+  redis.call('EXPIRE', KEYS[1], ARGV[2])
+end
+return 1
+"""
+
+
 def run_batch(ctx: WorkerContext, ingest_id: str, batch_no: int) -> dict[str, int]:
-    r, settings, store = ctx.redis, ctx.settings, ctx.store
-    raw = r.get(keys.batch(f"{ingest_id}:{batch_no}"))
-    if raw is None:  # already processed
-        return {"new": 0, "updated": 0, "unchanged": 0}
-    payload = json.loads(raw)
-    groups = [[_incoming_from_json(d) for d in g] for g in payload["groups"]]
-    stored = _find_stored(store, groups)
+    """Tag, store and publish one batch, exactly once however often it runs.
+
+    The stories are written in one MULTI/EXEC that also deletes the batch and notes its counts,
+    under WATCH of the batch and of every story it touches: if another worker changes one of
+    them first, the batch is read again and re-done; if this worker dies at any point, a re-run
+    either does everything or finds the batch gone and only finishes the bookkeeping.
+    """
+    r, settings = ctx.redis, ctx.settings
+    batch_key = keys.batch(f"{ingest_id}:{batch_no}")
+    for _ in range(MAX_ATTEMPTS):
+        with r.pipeline(transaction=True) as pipe:
+            try:
+                pipe.watch(batch_key)
+                raw = pipe.get(batch_key)
+                if raw is None:  # stored already (perhaps by a worker that died before counting)
+                    break
+                payload = json.loads(raw)
+                groups = [[_incoming_from_json(d) for d in g] for g in payload["groups"]]
+                pipe.watch(*{keys.story(i.exact_id) for g in groups for i in g})
+                stored = _find_stored(ctx.store, groups)
+                found = {keys.story(s.id) for s in stored if s is not None}
+                if found:
+                    pipe.watch(*found)
+                plan = _plan(ctx, payload, groups, stored)
+                pipe.multi()
+                touched = ctx.store.queue_save(pipe, plan.changes, now_micros())
+                for n, entry in plan.poisoned.items():
+                    pipe.hset(keys.POISON, f"{ingest_id}:{batch_no}:{n}", json.dumps(entry))
+                pipe.hset(keys.recorded(ingest_id), str(batch_no), json.dumps(plan.counts))
+                pipe.delete(batch_key)
+                pipe.execute()
+            except redis.WatchError:
+                continue
+        publish(ctx.store, ctx.taxonomy, settings, touched)
+        websub_notify(r, settings, touched)
+        break
+    else:
+        raise WirefeedError(f"batch {ingest_id}:{batch_no} conflicted {MAX_ATTEMPTS} times in a row")
+    counts = json.loads(r.hget(keys.recorded(ingest_id), str(batch_no)) or "{}")
+    r.register_script(_RECORD)(
+        keys=[keys.ingest(ingest_id), keys.recorded(ingest_id)], args=[str(batch_no), settings.result_ttl]
+    )
+    return counts
+
+
+@dataclass
+class _Plan:
+    changes: list[StoryChange]
+    counts: dict[str, int]
+    poisoned: dict[int, dict[str, Any]]
+
+
+def _plan(
+    ctx: WorkerContext, payload: dict[str, Any], groups: list[list[Incoming]], stored: list[Story | None]
+) -> _Plan:
+    """What a batch changes: folded versions, categorized; stories the categorizer fails on are
+    set aside (poisoned) with their error, the rest goes on."""
+    settings = ctx.settings
     new_story = partial(build_story, summary_chars=settings.summary_chars)
     folds = [
         fold(
@@ -232,34 +308,51 @@ def run_batch(ctx: WorkerContext, ingest_id: str, batch_no: int) -> dict[str, in
         )
         for group, found in zip(groups, stored, strict=True)
     ]
-    changed = [(f, g) for f, g in zip(folds, groups, strict=True) if f.story is not None]
-    retag = [f.story for f, _ in changed if f.text_changed and f.story is not None]
-    tags = iter(ctx.categorizer.categorize_many([TaggingInput.from_story(s) for s in retag]))
-    changes = []
-    for f, group in changed:
-        story = f.story
-        assert story is not None
-        if f.text_changed:
-            story = replace(story, topics=tuple(next(tags)))
-        titles = [story.title, *(item.parsed.title for item in group)]
-        changes.append(
+    retag = [n for n, f in enumerate(folds) if f.story is not None and f.text_changed]
+    results = _categorize_isolated(ctx, [TaggingInput.from_story(folds[n].story) for n in retag])  # type: ignore[arg-type]
+    tags = dict(zip(retag, results, strict=True))
+    plan = _Plan(changes=[], counts={"new": 0, "updated": 0, "unchanged": 0, "failed": 0}, poisoned={})
+    for n, (f, group) in enumerate(zip(folds, groups, strict=True)):
+        result = tags.get(n)
+        if isinstance(result, BaseException):
+            plan.counts["failed"] += 1
+            plan.poisoned[n] = {
+                "source": payload["source"],
+                "title": group[0].parsed.title,
+                "error": f"{type(result).__name__}: {result}",
+                "group": [_incoming_to_json(i) for i in group],
+            }
+            continue
+        plan.counts[f.outcome] += 1
+        if f.story is None:
+            continue
+        story = replace(f.story, topics=tuple(result)) if result is not None else f.story
+        titles = list(dict.fromkeys([story.title, *(item.parsed.title for item in group)]))
+        plan.changes.append(
             StoryChange(
                 story=story,
                 previous=f.previous,
                 superseded=tuple(f.superseded),
                 aliases=tuple({i.exact_id for i in group} - {story.id}),
-                near_keys=near_keys(story.agency or settings.default_agency, list(dict.fromkeys(titles))),
+                near_keys=near_keys(story.agency or settings.default_agency, titles),
                 log=f.text_changed,
             )
         )
-    touched = store.save(changes, now_micros())
-    publish(store, ctx.taxonomy, settings, touched)
+    return plan
 
-    counts = {"new": 0, "updated": 0, "unchanged": 0}
-    for f in folds:
-        counts[f.outcome] += 1
-    _record_batch(r, settings, ingest_id, batch_no, counts)
-    return counts
+
+def _categorize_isolated(ctx: WorkerContext, items: list[TaggingInput]) -> list[list[TopicTag] | Exception]:
+    """Categorize a batch; if that raises, one by one, so one bad story fails alone."""
+    try:
+        return list(ctx.categorizer.categorize_many(items))
+    except Exception:
+        out: list[list[TopicTag] | Exception] = []
+        for item in items:
+            try:
+                out.append(ctx.categorizer.categorize(item))
+            except Exception as exc:
+                out.append(exc)
+        return out
 
 
 def _find_stored(store: StoryStore, groups: list[list[Incoming]]) -> list[Story | None]:
@@ -297,22 +390,6 @@ def _find_stored(store: StoryStore, groups: list[list[Incoming]]) -> list[Story 
                 break
         found[gi] = candidates[best] if best else None
     return found
-
-
-def _record_batch(
-    r: redis.Redis, settings: Settings, ingest_id: str, batch_no: int, counts: dict[str, int]
-) -> None:
-    key = keys.ingest(ingest_id)
-    pipe = r.pipeline(transaction=True)
-    for name, value in counts.items():
-        pipe.hincrby(key, name, value)
-    pipe.hincrby(key, "batches_done", 1)
-    pipe.hget(key, "batches")
-    pipe.delete(keys.batch(f"{ingest_id}:{batch_no}"))
-    *_, done, total, _deleted = pipe.execute()
-    if total is not None and done >= int(total):
-        r.hset(key, "state", "done")
-        r.expire(key, settings.result_ttl)
 
 
 # -- batch payloads --------------------------------------------------------------------

@@ -13,8 +13,9 @@ from rq import Queue, SimpleWorker
 from config.settings import Settings
 from feeds import keys
 from workers import context
+from workers.liveness import Heartbeat
 
-QUEUES = {"ingest": keys.INGEST_QUEUE, "categorize": keys.CATEGORIZE_QUEUE}
+QUEUES = {"ingest": keys.INGEST_QUEUE, "categorize": keys.CATEGORIZE_QUEUE, "websub": keys.WEBSUB_QUEUE}
 """Short names (as ``wirefeed worker --queues`` takes them) of the rq queues."""
 
 
@@ -30,4 +31,8 @@ def run_worker(
         connection=ctx.redis,
         name=name,
     )
-    return worker.work(burst=burst, with_scheduler=False, logging_level="WARNING")
+    heartbeat = Heartbeat(ctx.redis, worker.name, [QUEUES[q] for q in queues]).start()
+    try:
+        return worker.work(burst=burst, with_scheduler=True, logging_level="WARNING")
+    finally:
+        heartbeat.stop()

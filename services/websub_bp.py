@@ -1,0 +1,108 @@
+"""``/websub``: the built-in WebSub hub (W3C WebSub §5), for the feeds of this service only.
+
+``POST /websub`` with a form (``application/x-www-form-urlencoded``):
+
+- ``hub.mode``: ``subscribe`` or ``unsubscribe``;
+- ``hub.topic``: a feed of this service, ``<base>/feeds/<topic>.<rss|atom|json>``;
+- ``hub.callback``: an http(s) URL whose host resolves to public addresses only (unless allowed
+  by ``WIREFEED_WEBSUB_ALLOW`` / ``WIREFEED_WEBSUB_ALLOW_PRIVATE``);
+- ``hub.lease_seconds`` (optional): granted within the configured bounds;
+- ``hub.secret`` (optional, under 200 bytes): deliveries then carry ``X-Hub-Signature:
+  sha256=<hex HMAC of the body>``.
+
+A valid request is answered ``202 Accepted`` and verified asynchronously (a GET to the callback
+that must echo ``hub.challenge``); anything else is a ``400`` with a one-line reason. The work
+itself is in :mod:`workers.websub`.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, request
+from flask.sansio.blueprints import BlueprintSetupState
+
+from feeds.render import FORMATS
+from feeds.websub import parse_topic
+from feeds.websub_net import CallbackRefused, CallbackUnresolvable
+from services.state import state
+from workers import websub
+
+bp = Blueprint("websub", __name__)
+
+MODES = ("subscribe", "unsubscribe")
+MAX_SECRET_BYTES = 200
+"""``hub.secret`` must be shorter than this (WebSub §5.1)."""
+
+
+@bp.record_once
+def _check_settings(setup: BlueprintSetupState) -> None:
+    """Refuse to start with an allow-list that does not parse (ConfigError)."""
+    websub.policy(setup.app.extensions["wirefeed"].settings)
+
+
+def _bad(message: str) -> Response:
+    return Response(message + "\n", 400, mimetype="text/plain")
+
+
+@bp.get("/websub")
+def about() -> Response:
+    base = state().settings.base_url
+    return Response(
+        "This is a WebSub hub (https://www.w3.org/TR/websub/) for the feeds of this service.\n"
+        "POST hub.mode=subscribe|unsubscribe, hub.topic, hub.callback "
+        "[, hub.lease_seconds, hub.secret] as a form.\n"
+        f"Topics: {base}/feeds/<topic>.<rss|atom|json>; topics are listed at {base}/topics\n",
+        200,
+        mimetype="text/plain",
+    )
+
+
+@bp.post("/websub")
+def hub() -> Response:
+    st = state()
+    settings = st.settings
+    form = request.form
+    mode = form.get("hub.mode", "")
+    if mode not in MODES:
+        return _bad("hub.mode must be subscribe or unsubscribe")
+    topic = form.get("hub.topic", "")
+    callback = form.get("hub.callback", "")
+    if not topic or not callback:
+        return _bad("hub.topic and hub.callback are required")
+    parsed = parse_topic(settings.base_url, topic)
+    if parsed is None or not st.is_feed(parsed[0]) or parsed[1] not in FORMATS:
+        return _bad(
+            f"hub.topic {topic!r} is not a feed of this hub: "
+            f"use {settings.base_url}/feeds/<topic>.<rss|atom|json> (topics: {settings.base_url}/topics)"
+        )
+    slug, fmt = parsed
+
+    raw_lease = form.get("hub.lease_seconds", "").strip()
+    if raw_lease and not (raw_lease.isascii() and raw_lease.isdigit()):
+        return _bad("hub.lease_seconds must be a whole number of seconds")
+    lease = websub.grant_lease(settings, int(raw_lease) if raw_lease else None)
+
+    secret = form.get("hub.secret") or None
+    if secret is not None and len(secret.encode("utf-8")) >= MAX_SECRET_BYTES:
+        return _bad(f"hub.secret must be shorter than {MAX_SECRET_BYTES} bytes")
+
+    try:
+        websub.callback_target(settings, callback)
+    except (CallbackRefused, CallbackUnresolvable) as exc:
+        return _bad(f"hub.callback refused: {exc}")
+
+    websub.request(
+        st.redis,
+        settings,
+        mode=mode,
+        topic=topic,
+        slug=slug,
+        fmt=fmt,
+        callback=callback,
+        lease=lease,
+        secret=secret,
+    )
+    return Response(
+        f"{mode} request accepted: the hub will verify it with a GET to the callback\n",
+        202,
+        mimetype="text/plain",
+    )
