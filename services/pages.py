@@ -98,6 +98,7 @@ def story_page(story_id: str) -> str:
         title=st.settings.feed_title,
         story=story,
         body=body_html(story),
+        revisions=st.store.revisions(story.id) if story.version > 1 else [],
         topic_titles=_titles(st),
     )
 

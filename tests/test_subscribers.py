@@ -285,3 +285,13 @@ def test_every_feed_advertises_its_hub_and_self(live_server: str) -> None:
     assert get(live_server, "/feeds/world.json").json()["hubs"] == [
         {"type": "WebSub", "url": f"{live_server}/websub"}
     ]
+
+
+def test_story_page_lists_the_revisions_of_an_updated_story(live_server: str) -> None:
+    ingest(live_server, SAMPLE.read_bytes())
+    [item] = [i for i in json_items(live_server, "/feeds/all.json?limit=200") if "strikes kill" in i["title"]]
+    page = requests.get(item["url"], timeout=10).text
+    assert "strikes kill 24" in page.split("<h2>Revisions</h2>")[0]
+    assert "Gaza health officials say strikes kill 23 after Israel says shots wounded officer" in page.split(
+        "<h2>Revisions</h2>"
+    )[1]
