@@ -122,6 +122,13 @@ class Settings:
             websub_allow=tuple(_items(env, "WIREFEED_WEBSUB_ALLOW", defaults.WEBSUB_ALLOW)),
         )
 
+    def on_port(self, port: int) -> Settings:
+        """A copy listening on ``port``; a base URL that was the default follows the port."""
+        default_base = f"http://{defaults.HOST}:{self.port}"
+        if self.base_url in (default_base, defaults.BASE_URL):
+            return self.with_(port=port, base_url=f"http://{self.host}:{port}")
+        return self.with_(port=port)
+
     def with_(self, **changes: object) -> Settings:
         """A copy with some fields changed (used by the CLI and tests)."""
         return replace(self, **changes)  # type: ignore[arg-type]

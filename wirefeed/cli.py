@@ -31,10 +31,7 @@ def _settings(args: argparse.Namespace) -> Settings:
     if getattr(args, "host", None):
         settings = settings.with_(host=args.host)
     if getattr(args, "port", None):
-        changes: dict[str, object] = {"port": args.port}
-        if not os.environ.get("WIREFEED_BASE_URL"):
-            changes["base_url"] = f"http://{settings.host}:{args.port}"
-        settings = settings.with_(**changes)
+        settings = settings.on_port(args.port)
     return settings
 
 
