@@ -79,6 +79,11 @@ def ingest() -> Response:
         return _error(413, "too-large", f"the dump is over the limit of {st.settings.max_dump_bytes} bytes")
     try:
         data = request.get_data(cache=False)
+        # A streamed (chunked) body is read up to the limit and silently stops there: refuse
+        # it if there is more, rather than accept a cut dump.
+        cut = length is None and len(data) >= st.settings.max_dump_bytes
+        if cut and request.environ["wsgi.input"].read(1):
+            raise RequestEntityTooLarge()
     except RequestEntityTooLarge:
         return _error(413, "too-large", f"the dump is over the limit of {st.settings.max_dump_bytes} bytes")
     try:

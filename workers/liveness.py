@@ -7,10 +7,16 @@ so a dead worker's job can simply run again, and soon:
 
     every HEARTBEAT_SECONDS, in a thread of each worker process:
         SET wf:alive:<worker> EX HEARTBEAT_TTL
-        for each started job of wirefeed's queues:
+        for each started execution of wirefeed's queues:
             if no wf:alive:<its worker> (the worker died) and SET NX wf:reap:<job>:
                 remove it from the started registry and put it back at the front of its queue
+        for each job in rq's intermediate list (taken from the queue, not started) for longer
+        than HEARTBEAT_TTL (its worker died between the two): the same
         for each job in the failed registries that rq failed as abandoned: the same
+
+The worker of a started job is the one named in its rq *execution*: the job's own
+``worker_name`` is written a moment later (a worker killed in between leaves none) and still
+names the previous, dead worker while a re-queued job is being started again.
 """
 
 from __future__ import annotations
@@ -18,10 +24,12 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
+import time
 
 import redis
 from rq import Queue
 from rq.exceptions import NoSuchJobError
+from rq.intermediate_queue import IntermediateQueue
 from rq.job import Job
 from rq.registry import FailedJobRegistry, StartedJobRegistry
 
@@ -73,28 +81,89 @@ class Heartbeat:
                 log.warning("heartbeat: %s", exc)
 
 
-def reap(client: redis.Redis, queue_names: list[str], lock_ttl: int = 10) -> list[str]:
+def reap(
+    client: redis.Redis,
+    queue_names: list[str],
+    lock_ttl: int = 10,
+    stuck_after: float = defaults.HEARTBEAT_TTL,
+) -> list[str]:
     """Re-queue jobs whose worker is dead; return their ids."""
-    requeued = []
+    requeued: list[str] = []
     for name in queue_names:
         queue = Queue(name, connection=client)
-        started = StartedJobRegistry(queue=queue)
-        for job_id in started.get_job_ids(cleanup=False):
-            job = _fetch(client, job_id)
-            if job is None or not job.worker_name or client.exists(keys.alive(job.worker_name)):
-                continue
-            if _requeue(client, queue, job, lock_ttl, started):
-                requeued.append(job_id)
-        failed = FailedJobRegistry(queue=queue)
-        for job_id in failed.get_job_ids(cleanup=False):
-            job = _fetch(client, job_id)
-            if (
-                job is not None
-                and "AbandonedJobError" in (job.exc_info or "")
-                and _requeue(client, queue, job, lock_ttl, failed)
-            ):
-                requeued.append(job_id)
+        running = _reap_started(client, queue, lock_ttl, requeued)
+        _reap_intermediate(
+            client, queue, lock_ttl, stuck_after=stuck_after, running=running, requeued=requeued
+        )
+        _reap_failed(client, queue, lock_ttl, requeued)
     return requeued
+
+
+def _reap_started(client: redis.Redis, queue: Queue, lock_ttl: int, requeued: list[str]) -> set[str]:
+    """Started jobs whose worker is dead; returns the ids of every started job."""
+    running: dict[str, list[str]] = {}
+    for job_id, execution_id in StartedJobRegistry(queue=queue).get_job_and_execution_ids(cleanup=False):
+        running.setdefault(job_id, []).append(f"{job_id}:{execution_id}")
+    for job_id, members in running.items():
+        job = _fetch(client, job_id)
+        if job is None:
+            continue
+        workers = {w for m in members if (w := _execution_worker(client, m))}
+        if not workers and job.worker_name:
+            workers = {job.worker_name}
+        if not workers or any(client.exists(keys.alive(w)) for w in workers):
+            continue
+        dead = ", ".join(sorted(workers))
+        if _requeue(client, queue, job, lock_ttl, dead=dead, started_members=members):
+            requeued.append(job_id)
+    return set(running)
+
+
+def _reap_intermediate(
+    client: redis.Redis,
+    queue: Queue,
+    lock_ttl: int,
+    *,
+    stuck_after: float,
+    running: set[str],
+    requeued: list[str],
+) -> None:
+    """Jobs a worker took from the queue (rq's intermediate list) but never started."""
+    intermediate = IntermediateQueue(queue.key, connection=client)
+    for job_id in dict.fromkeys(intermediate.get_job_ids()):
+        if job_id in running:
+            continue
+        intermediate.set_first_seen(job_id)
+        seen = intermediate.get_first_seen(job_id)
+        if seen is None or time.time() - seen.timestamp() < stuck_after:
+            continue
+        job = _fetch(client, job_id)
+        if job is None:
+            intermediate.remove(job_id)
+            continue
+        if job.enqueued_at and time.time() - job.enqueued_at.timestamp() < stuck_after:
+            continue  # queued again lately (``wirefeed retry``): an old first-seen mark is stale
+        if _requeue(client, queue, job, lock_ttl, dead="(taken from the queue, never started)"):
+            requeued.append(job_id)
+
+
+def _reap_failed(client: redis.Redis, queue: Queue, lock_ttl: int, requeued: list[str]) -> None:
+    """Jobs rq itself failed as abandoned (its own, much later, check of dead workers)."""
+    failed = FailedJobRegistry(queue=queue)
+    for job_id in failed.get_job_ids(cleanup=False):
+        job = _fetch(client, job_id)
+        if (
+            job is not None
+            and "AbandonedJobError" in (job.exc_info or "")
+            and _requeue(client, queue, job, lock_ttl, dead=job.worker_name or "?", failed=failed)
+        ):
+            requeued.append(job_id)
+
+
+def _execution_worker(client: redis.Redis, member: str) -> str | None:
+    """The worker named in the rq execution ``<job>:<execution>`` of a started registry."""
+    raw = client.hget(f"rq:execution:{member}", "worker_name")
+    return raw.decode() if raw else None
 
 
 def _fetch(client: redis.Redis, job_id: str) -> Job | None:
@@ -109,14 +178,22 @@ def _requeue(
     queue: Queue,
     job: Job,
     lock_ttl: int,
-    registry: StartedJobRegistry | FailedJobRegistry,
+    *,
+    dead: str,
+    started_members: list[str] | None = None,
+    failed: FailedJobRegistry | None = None,
 ) -> bool:
     if not client.set(keys.reap_lock(job.id), "1", nx=True, ex=lock_ttl):
         return False  # another worker is re-queuing it
-    log.warning("re-queuing job %s abandoned by dead worker %s", job.id, job.worker_name)
-    if isinstance(registry, StartedJobRegistry):
-        registry.remove_executions(job)
-    else:
-        registry.remove(job)
+    log.warning("re-queuing job %s abandoned by dead worker %s", job.id, dead)
+    intermediate = IntermediateQueue(queue.key, connection=client)
+    pipe = client.pipeline(transaction=True)
+    if started_members:
+        pipe.zrem(StartedJobRegistry(queue=queue).key, *started_members)
+    pipe.lrem(intermediate.key, 0, job.id)  # else rq's maintenance would later fail it as "stuck"
+    pipe.delete(intermediate.get_first_seen_key(job.id))
+    pipe.execute()
+    if failed is not None:
+        failed.remove(job)
     queue.enqueue_job(job, at_front=True)
     return True

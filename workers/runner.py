@@ -7,7 +7,9 @@ categorizer, so a non-forking worker is both faster and safe (jobs keep no globa
 from __future__ import annotations
 
 import logging
+import time
 
+import redis
 from rq import Queue, SimpleWorker
 
 from config.settings import Settings
@@ -15,24 +17,52 @@ from feeds import keys
 from workers import context
 from workers.liveness import Heartbeat
 
+log = logging.getLogger(__name__)
+
 QUEUES = {"ingest": keys.INGEST_QUEUE, "categorize": keys.CATEGORIZE_QUEUE, "websub": keys.WEBSUB_QUEUE}
 """Short names (as ``wirefeed worker --queues`` takes them) of the rq queues."""
+
+
+RECONNECT_POLL_SECONDS = 0.5
+"""How often a worker that lost Redis checks whether it is back."""
 
 
 def run_worker(
     settings: Settings, queues: list[str], *, burst: bool = False, name: str | None = None
 ) -> bool:
-    """Work on ``queues`` (short names) until stopped (or, with ``burst``, until they are empty)."""
+    """Work on ``queues`` (short names) until stopped (or, with ``burst``, until they are empty).
+
+    If Redis goes away while a job runs, rq's loop gives up; this loop waits for Redis to come
+    back and starts a fresh rq worker (the job it held is re-queued by the other workers'
+    reapers, since it names the old, now silent, worker).
+    """
     ctx = context.build(settings)
     context.install(ctx)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    worker = SimpleWorker(
-        [Queue(QUEUES[q], connection=ctx.redis) for q in queues],
-        connection=ctx.redis,
-        name=name,
-    )
-    heartbeat = Heartbeat(ctx.redis, worker.name, [QUEUES[q] for q in queues]).start()
-    try:
-        return worker.work(burst=burst, with_scheduler=True, logging_level="WARNING")
-    finally:
-        heartbeat.stop()
+    while True:
+        worker = SimpleWorker(
+            [Queue(QUEUES[q], connection=ctx.redis) for q in queues],
+            connection=ctx.redis,
+            name=name,
+        )
+        heartbeat: Heartbeat | None = None
+        try:
+            heartbeat = Heartbeat(ctx.redis, worker.name, [QUEUES[q] for q in queues]).start()
+            return worker.work(burst=burst, with_scheduler=True, logging_level="WARNING")
+        except (redis.ConnectionError, redis.TimeoutError) as exc:
+            if burst or worker._shutdown_requested_date is not None:
+                return False
+            log.warning("lost Redis (%s); waiting for it to come back", exc)
+            _wait_for_redis(ctx.redis)
+        finally:
+            if heartbeat is not None:
+                heartbeat.stop()
+
+
+def _wait_for_redis(client: redis.Redis) -> None:
+    while True:
+        try:
+            client.ping()
+            return
+        except redis.RedisError:
+            time.sleep(RECONNECT_POLL_SECONDS)

@@ -1,0 +1,58 @@
+"""Categorizers the reliability tests plug into real workers with
+``WIREFEED_CATEGORIZER=tests.reliability.categorizers:<name>`` (workers run from the repository
+root, so this module imports).
+
+- :func:`poison`: the built-in categorizer, except that it raises on any story whose title holds
+  ``POISON`` (a story that makes the categorizer crash);
+- :func:`slow`: the built-in categorizer, taking :data:`SLOW_SECONDS` per batch (so a signal
+  surely lands while a batch is being worked on).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+
+from feeds.categorize import Categorizer, TaggingInput, build_categorizer
+from feeds.model import TopicTag
+from feeds.taxonomy import Taxonomy
+
+POISON = "POISON"
+SLOW_SECONDS = 4.0
+
+
+class PoisonPill(ValueError):
+    """What the poison categorizer raises."""
+
+
+class _Wrapped:
+    def __init__(self, inner: Categorizer) -> None:
+        self.inner = inner
+
+    def categorize(self, item: TaggingInput) -> list[TopicTag]:
+        return self.categorize_many([item])[0]
+
+    def categorize_many(self, items: Sequence[TaggingInput]) -> list[list[TopicTag]]:
+        return self.inner.categorize_many(items)
+
+
+class _Poisoned(_Wrapped):
+    def categorize_many(self, items: Sequence[TaggingInput]) -> list[list[TopicTag]]:
+        for item in items:
+            if POISON in item.title:
+                raise PoisonPill(f"poison pill in {item.title!r}")
+        return self.inner.categorize_many(items)
+
+
+class _Slow(_Wrapped):
+    def categorize_many(self, items: Sequence[TaggingInput]) -> list[list[TopicTag]]:
+        time.sleep(SLOW_SECONDS)
+        return self.inner.categorize_many(items)
+
+
+def poison(taxonomy: Taxonomy) -> Categorizer:
+    return _Poisoned(build_categorizer(taxonomy))
+
+
+def slow(taxonomy: Taxonomy) -> Categorizer:
+    return _Slow(build_categorizer(taxonomy))

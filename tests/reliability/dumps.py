@@ -1,0 +1,34 @@
+"""Wire dumps for the reliability tests: many stories, all distinct, spread over many topics.
+
+Titles come from :func:`tests.helpers.distinct_headlines` (five words of a vocabulary that holds
+sports, business, politics, science... words, so stories land in several topics, plus a
+number). Two titles with the same five words would be near-duplicates (word-set Jaccard 0.75,
+over :data:`feeds.near.THRESHOLD`) and be stored as versions of one story, so such repeats are
+dropped: any two titles here share at most four words and "report" (Jaccard <= 5/9 < 0.6).
+"""
+
+from __future__ import annotations
+
+from functools import cache
+
+from tests.helpers import distinct_headlines
+
+
+@cache
+def unique_titles(n: int, seed: int = 7) -> tuple[str, ...]:
+    """``n`` titles, no two of them versions of one story."""
+    out: list[str] = []
+    seen: set[frozenset[str]] = set()
+    for title in distinct_headlines(n * 2, seed):
+        words = frozenset(title.split()[:5])
+        if words not in seen:
+            seen.add(words)
+            out.append(title)
+            if len(out) == n:
+                return tuple(out)
+    raise AssertionError("vocabulary too small for that many distinct titles")
+
+
+def dump(titles: list[str] | tuple[str, ...]) -> bytes:
+    """A dump of headline-only items, one per title."""
+    return "\n-\n".join(titles).encode() + b"\n"
