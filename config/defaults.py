@@ -36,7 +36,7 @@ ARCHIVE_PAGE_SIZE = 50
 VARIANT_TTL = 3600
 """Seconds a rendered feed variant (filters, ``?limit``, archives, ``since`` pages) stays cached."""
 
-GZIP_LEVEL = 6
+GZIP_LEVEL = 1
 """zlib level of the gzipped feed bodies stored beside the plain ones."""
 
 BATCH_SIZE = 500
