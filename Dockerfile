@@ -1,6 +1,7 @@
 # One image for every wirefeed service: web, ingest worker, categorizer workers.
 FROM python:3.11-slim
-ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 \
+    WIREFEED_TOPICS=/app/config/topics.toml
 WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY config ./config
@@ -9,6 +10,7 @@ COPY services ./services
 COPY workers ./workers
 COPY wirefeed ./wirefeed
 COPY sample ./sample
+COPY models ./models
 RUN pip install . && useradd --system --uid 10001 wirefeed
 USER wirefeed
 EXPOSE 8080

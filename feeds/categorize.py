@@ -1,8 +1,41 @@
 """Topic tagging: a story's text in, its :class:`~feeds.model.TopicTag` s out (best first).
 
 The workers and ``wirefeed classify`` only know the :class:`Categorizer` protocol and the
-:func:`build_categorizer` factory, so a smarter method (a trained model, an ensemble that
-falls back to the editors' rules) can replace :class:`RuleCategorizer` without touching them.
+:func:`build_categorizer` factory. With the shipped taxonomy that is a :class:`HybridCategorizer`:
+the editors' rules (:class:`RuleCategorizer`, below) plus a learned classifier for the top-level
+topics (:mod:`feeds.classifier`: static sentence embeddings and a linear head, numpy only). A
+taxonomy without a ``[classifier]`` table gets the rules alone.
+
+How the hybrid combines the layers
+----------------------------------
+
+The classifier knows the top-level topics it was trained on (world, politics, business,
+technology, science, health, sports, culture, crime). For each story it gives logits; each
+topic's rule evidence (its rule score divided by its threshold, capped at ``rule_cap``) is added,
+times ``rule_weight``, and a softmax turns them into one *combined probability* per topic. That
+probability ranks the top-level topics and is their score. Then, in this order of precedence:
+
+1. **vetoes**: an editor's ``exclude`` phrase in the title or summary removes the topic (and its
+   finer topics) whatever the classifier says;
+2. **confident classifier**: a top-level topic whose combined probability reaches its calibrated
+   ``min_probability`` is given (reason ``classifier: sports 0.91``, plus the rules' matches);
+3. **rules**: a top-level topic whose rules reach its threshold is given too (reason ``title
+   matches ...; classifier 0.34``) -- unless the classifier, confident about another topic, finds
+   this one far less likely (under ``rule_floor`` times its best topic's probability) and no
+   matching term is *decisive* (weight :data:`DECISIVE_WEIGHT` or more, in the title or summary).
+   So "deal" in an NBA story or two country names in a cricket report do not make world or
+   business news, while "Chipmaker" still makes a chip maker's profit warning a technology story;
+4. **finer topics and topics the classifier does not know** (cybercrime, elections, a topic the
+   editors added yesterday) come from the rules alone, as in :class:`RuleCategorizer`; they imply
+   their ancestors and ``implies`` topics (reason ``implied by cybercrime``);
+5. **best guess**: if nothing else is given, the classifier's most likely topic is (reason
+   ``classifier: science 0.31 (best guess)``); only a story with no words at all gets the
+   taxonomy's default topic.
+
+Tags are sorted by score: a top-level topic's combined probability; a finer topic's rule
+confidence (0.5 at its threshold, 0.75 at twice it), never above its top-level topic's.
+The numbers (``rule_weight``, ``rule_cap``, ``rule_floor``, ``min_probability``) are fitted by
+``models/train_head.py`` on the tune split and stored with the head.
 
 How :class:`RuleCategorizer` scores a story
 -------------------------------------------
@@ -51,12 +84,17 @@ before one given by implication, a finer topic before a broader one, then taxono
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Protocol, runtime_checkable
 
+import numpy as np
+
+from feeds.classifier import TopicClassifier, model_text
 from feeds.model import ParsedStory, Story, TopicTag
 from feeds.taxonomy import Rule, Taxonomy, Topic
 
@@ -84,6 +122,10 @@ BODY_MIN_HITS = 2
 BODY_BUDGET = 10.0
 """Most body evidence all top-level topics together can get: each topic gets at most its share
 of this budget (its share of the body's matches), so a long body cannot flood every topic."""
+
+DECISIVE_WEIGHT = 3.0
+"""Weight of a rule the editors call decisive on its own (see ``config/topics.toml``): a match in
+the title or summary is never overruled by the classifier."""
 
 DEFAULT_REASON = "no rule matched; default"
 """Reason of the fallback tag given to a story that no rule matches."""
@@ -114,6 +156,25 @@ class TaggingInput:
         """Tagging input of a stored or parsed story (body = its paragraphs and subheads)."""
         summary = story.summary if isinstance(story, Story) else ""
         return cls(title=story.title, summary=summary, body="\n".join(b.text for b in story.blocks))
+
+
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    """What the editors' rules found in one story (topics by their index in the taxonomy)."""
+
+    scores: dict[int, float]
+    """Score of every topic that any rule matched (vetoed topics included; below threshold too)."""
+    title_hits: dict[int, tuple[float, str]]
+    """Rule id -> (factor, matched text) for the title."""
+    summary_hits: dict[int, str]
+    """Rule id -> matched text for the summary."""
+    body_hits: dict[int, tuple[int, str]]
+    """Rule id -> (occurrences, first matched text) for the body."""
+    vetoed: frozenset[int]
+    """Topics vetoed by an exclude phrase in the title or summary."""
+    decisive: frozenset[int] = frozenset()
+    """Topics with a decisive term (weight >= :data:`DECISIVE_WEIGHT`) in the title (unquoted) or
+    the summary; a finer topic's decisive term counts for its ancestors too."""
 
 
 @runtime_checkable
@@ -231,24 +292,34 @@ class RuleCategorizer:
 
     # -- public API ------------------------------------------------------------------------
 
-    def categorize(self, item: TaggingInput) -> list[TopicTag]:
-        """Topics of one story, best first; never empty (see the module docs for the scheme)."""
+    def evidence(self, item: TaggingInput) -> Evidence:
+        """What the rules see in a story: every topic's score, the matched terms, the vetoes."""
         scores: dict[int, float] = {}
         title_hits = self._scan_title(item.title, scores)
         summary_hits = self._scan_summary(item.summary, scores)
         body_hits = self._scan_body(item.body, scores)
+        if not scores:  # no rule matched; an exclude phrase still vetoes what a classifier proposes
+            return Evidence(scores, title_hits, summary_hits, body_hits, self._vetoed(item))
+        decisive = {
+            j
+            for i in [*(i for i, (f, _) in title_hits.items() if f >= TITLE_WEIGHT), *summary_hits]
+            for j, w in self._scoring[i]
+            if w >= DECISIVE_WEIGHT
+        }
+        return Evidence(scores, title_hits, summary_hits, body_hits, self._vetoed(item), frozenset(decisive))
 
-        given = [j for j, s in scores.items() if s >= self._thresholds[j]]
-        vetoed = self._vetoed(item) if given else frozenset()
-        if vetoed:
-            given = [j for j in given if j not in vetoed]
+    def categorize(self, item: TaggingInput) -> list[TopicTag]:
+        """Topics of one story, best first; never empty (see the module docs for the scheme)."""
+        ev = self.evidence(item)
+        scores, vetoed = ev.scores, ev.vetoed
+        given = [j for j, s in scores.items() if s >= self._thresholds[j] and j not in vetoed]
         if not given:
             return [TopicTag(self._default, 0.0, DEFAULT_REASON)]
 
         # topic -> (score, given by its own rules?, reason); implications fill in the rest
         result: dict[int, tuple[float, bool, str]] = {}
         for j in given:
-            result[j] = (scores[j], True, self._reason(j, scores[j], title_hits, summary_hits, body_hits))
+            result[j] = (scores[j], True, self.reason(j, ev))
         for j in sorted(given, key=lambda j: -scores[j]):
             self._imply(j, scores[j], result, vetoed)
         depth = self._depth
@@ -353,15 +424,10 @@ class RuleCategorizer:
 
     # -- reasons ---------------------------------------------------------------------------
 
-    def _reason(
-        self,
-        j: int,
-        score: float,
-        title_hits: dict[int, tuple[float, str]],
-        summary_hits: dict[int, str],
-        body_hits: dict[int, tuple[int, str]],
-    ) -> str:
-        """Why topic ``j`` was given: the matched terms per field and the score."""
+    def reason(self, j: int, ev: Evidence, *, with_score: bool = True) -> str:
+        """Why the rules give topic ``j``: the matched terms per field and the score."""
+        title_hits, summary_hits, body_hits = ev.title_hits, ev.summary_hits, ev.body_hits
+        score = ev.scores.get(j, 0.0)
         parts = []
         terms = [
             f"'{text}'" + (" (quoted)" if f < TITLE_WEIGHT else "")
@@ -380,7 +446,8 @@ class RuleCategorizer:
         ]
         if terms:
             parts.append("body matches " + _listing(terms))
-        return f"{'; '.join(parts) or 'rules match'} (score {score:.1f})"
+        text = "; ".join(parts) or "rules match"
+        return f"{text} (score {score:.1f})" if with_score else text
 
     def _scores_for(self, i: int, j: int) -> bool:
         """Whether rule ``i`` adds to topic ``j``'s score."""
@@ -424,6 +491,186 @@ def _listing(terms: list[str]) -> str:
     return f"{shown} +{more} more" if more > 0 else shown
 
 
+class HybridCategorizer:
+    """The editors' rules plus the learned classifier, combined with a fixed precedence.
+
+    See "How the hybrid combines the layers" in the module docs. ``categorize_many`` embeds and
+    scores the whole batch at once (numpy), then decides each story in plain Python.
+    """
+
+    def __init__(self, taxonomy: Taxonomy, classifier: TopicClassifier) -> None:
+        self.taxonomy = taxonomy
+        self.rules = RuleCategorizer(taxonomy)
+        self.classifier = classifier
+        self.fusion = classifier.fusion
+        topics = list(taxonomy.topics.values())
+        index = {t.slug: i for i, t in enumerate(topics)}
+        self._slugs = [t.slug for t in topics]
+        self._thresholds = [t.threshold for t in topics]
+        self._depth = [len(t.ancestors) for t in topics]
+        self._top = [index[t.ancestors[-1]] if t.ancestors else i for i, t in enumerate(topics)]
+        self._implied = [tuple(index[s] for s in t.implied) for t in topics]
+        # head columns that are top-level topics of this taxonomy; others are ignored (a topic
+        # the editors removed), and top-level topics the head does not know are rules-only
+        self._columns = [
+            k for k, s in enumerate(classifier.labels) if s in index and topics[index[s]].parent is None
+        ]
+        self._known = [index[classifier.labels[k]] for k in self._columns]
+        """Taxonomy index of each (kept) head column."""
+        self._col_of = {j: c for c, j in enumerate(self._known)}
+        fusion = self.fusion
+        self._min_prob = [
+            fusion.min_probability.get(self._slugs[j], fusion.default_min_probability) for j in self._known
+        ]
+
+    def categorize(self, item: TaggingInput) -> list[TopicTag]:
+        """Topics of one story, best first; never empty."""
+        return self.categorize_many([item])[0]
+
+    def categorize_many(self, items: Sequence[TaggingInput]) -> list[list[TopicTag]]:
+        """Topics of each story, in input order."""
+        if not items:
+            return []
+        evidence = [self.rules.evidence(item) for item in items]
+        logits, has_text = self.classifier.logits([model_text(i.title, i.summary, i.body) for i in items])
+        logits = logits[:, self._columns] if len(self._columns) != logits.shape[1] else logits
+        strength = np.zeros_like(logits)
+        blocked = np.zeros(logits.shape, dtype=bool)
+        thresholds, col_of = self._thresholds, self._col_of
+        for n, ev in enumerate(evidence):
+            for j, score in ev.scores.items():
+                c = col_of.get(j)
+                if c is not None and score > 0:
+                    strength[n, c] = score / thresholds[j]
+            for j in ev.vetoed:
+                c = col_of.get(j)
+                if c is not None:
+                    blocked[n, c] = True
+        fusion = self.fusion
+        z = logits + fusion.rule_weight * np.minimum(strength, fusion.rule_cap)
+        z[blocked] = -np.inf
+        z -= np.max(np.where(blocked, -1e30, z), axis=1, keepdims=True)
+        probs = np.exp(z)
+        total = probs.sum(axis=1, keepdims=True)
+        probs = np.divide(probs, total, out=np.zeros_like(probs), where=total > 0)
+        rows = zip(evidence, probs.tolist(), strength.tolist(), has_text.tolist(), strict=True)
+        return [self._decide(ev, p, s, bool(ok)) for ev, p, s, ok in rows]
+
+    def _decide(
+        self, ev: Evidence, probs: list[float], strength: list[float], has_text: bool
+    ) -> list[TopicTag]:
+        """One story's tags from its rule evidence and combined probabilities (module docs)."""
+        has_text = has_text and any(probs)
+        # topic -> (score, reason)
+        result = self._top_level(ev, probs, strength) if has_text else self._top_level_by_rules(ev)
+        self._finer(ev, probs if has_text else None, result)
+        if not result and has_text:  # 5. nothing else: the classifier's best guess
+            c = max(range(len(probs)), key=probs.__getitem__)
+            j = self._known[c]
+            result[j] = (probs[c], f"classifier: {self._slugs[j]} {probs[c]:.2f} (best guess)")
+        if not result:
+            return [TopicTag(self.rules.taxonomy.default, 0.0, DEFAULT_REASON)]
+        self._imply_all(ev, probs if has_text else None, result)
+        depth, slugs = self._depth, self._slugs
+        ranked = sorted(result.items(), key=lambda kv: (-round(kv[1][0], 3), depth[kv[0]], kv[0]))
+        return [TopicTag(slugs[j], round(s, 3), why) for j, (s, why) in ranked]
+
+    def _top_level(
+        self, ev: Evidence, probs: list[float], strength: list[float]
+    ) -> dict[int, tuple[float, str]]:
+        """Steps 2-3: confident classifier topics; rule topics the classifier does not overrule."""
+        result: dict[int, tuple[float, str]] = {}
+        scores, thresholds, slugs = ev.scores, self._thresholds, self._slugs
+        best = max(range(len(probs)), key=probs.__getitem__)
+        # the classifier overrules a rule match only when it is confident about another topic
+        confident = probs[best] >= self._min_prob[best]
+        floor = self.fusion.rule_floor * probs[best] if confident else 0.0
+        for c, j in enumerate(self._known):
+            p = probs[c]
+            if j in ev.vetoed or p <= 0:
+                continue
+            if p >= self._min_prob[c]:
+                why = f"classifier: {slugs[j]} {p:.2f}"
+                result[j] = (p, f"{why}; {self.rules.reason(j, ev)}" if strength[c] > 0 else why)
+            elif scores.get(j, 0.0) >= thresholds[j]:
+                if p >= floor:
+                    result[j] = (p, f"{self.rules.reason(j, ev)}; classifier {p:.2f}")
+                elif j in ev.decisive:
+                    result[j] = (p, f"{self.rules.reason(j, ev)}; decisive term (classifier {p:.2f})")
+        return result
+
+    def _top_level_by_rules(self, ev: Evidence) -> dict[int, tuple[float, str]]:
+        """A story without a word the model knows: the rules alone decide the known topics too."""
+        thresholds = self._thresholds
+        return {
+            j: (_rule_confidence(ev.scores[j], thresholds[j]), self.rules.reason(j, ev))
+            for j in self._known
+            if j not in ev.vetoed and ev.scores.get(j, 0.0) >= thresholds[j]
+        }
+
+    def _fused(self, j: int, probs: list[float] | None, otherwise: float) -> float:
+        """A known top-level topic's combined probability (what ranks it), else ``otherwise``."""
+        c = self._col_of.get(j)
+        return probs[c] if c is not None and probs is not None else otherwise
+
+    def _finer(self, ev: Evidence, probs: list[float] | None, result: dict[int, tuple[float, str]]) -> None:
+        """Step 4: topics the classifier does not know (finer ones, new ones) from the rules."""
+        thresholds = self._thresholds
+        for j, score in ev.scores.items():
+            if score >= thresholds[j] and j not in ev.vetoed and j not in result and j not in self._col_of:
+                conf = _rule_confidence(score, thresholds[j])
+                result[j] = (min(conf, self._fused(self._top[j], probs, conf)), self.rules.reason(j, ev))
+
+    def _imply_all(
+        self, ev: Evidence, probs: list[float] | None, result: dict[int, tuple[float, str]]
+    ) -> None:
+        """Topics the rules give imply their ancestors and ``implies`` topics (never vetoed ones)."""
+        scores, thresholds = ev.scores, self._thresholds
+        fired = [j for j in result if scores.get(j, 0.0) >= thresholds[j]]
+        for j in sorted(fired, key=lambda j: -result[j][0]):
+            score = result[j][0]
+            note = f"implied by {self._slugs[j]}"
+            for k in self._implied[j]:
+                if k in ev.vetoed:
+                    continue
+                cur = result.get(k)
+                if cur is None:
+                    result[k] = (self._fused(k, probs, score), note)
+                elif note not in cur[1]:
+                    kept = cur[0] if k in self._col_of else max(cur[0], score)
+                    result[k] = (kept, f"{cur[1]}; {note}")
+
+
+def _rule_confidence(score: float, threshold: float) -> float:
+    """A rule score on the classifier's 0..1 scale: 0.5 at the threshold, 0.75 at twice it..."""
+    return 1.0 - 0.5 ** (score / threshold)
+
+
+@functools.lru_cache(maxsize=4)
+def _load_classifier(model: Path, head: Path, stamp: tuple[float, ...]) -> TopicClassifier:
+    """One loaded classifier per process and set of files (``stamp``: their mtimes)."""
+    return TopicClassifier.load(model, head)
+
+
+def _stamp(*paths: Path) -> tuple[float, ...]:
+    out = []
+    for path in paths:
+        try:
+            out.append(path.stat().st_mtime)
+        except OSError:
+            out.append(0.0)
+    return tuple(out)
+
+
 def build_categorizer(taxonomy: Taxonomy) -> Categorizer:
-    """The categorizer the workers and the CLI use (today: the editors' rules)."""
-    return RuleCategorizer(taxonomy)
+    """The categorizer the workers and the CLI use.
+
+    With a ``[classifier]`` table in the taxonomy: the :class:`HybridCategorizer` (rules + the
+    learned layer; raises :class:`~feeds.errors.ConfigError` if the model files are missing or
+    do not fit). Without one: the editors' rules alone (:class:`RuleCategorizer`).
+    """
+    settings = taxonomy.classifier
+    if settings is None:
+        return RuleCategorizer(taxonomy)
+    stamp = _stamp(settings.model / "embeddings.npy", settings.head)
+    return HybridCategorizer(taxonomy, _load_classifier(settings.model, settings.head, stamp))

@@ -55,7 +55,8 @@ MAX_WEIGHT = 100.0
 """Largest absolute weight a rule may have (catches typos such as ``30`` for ``3.0``)."""
 
 _SLUG_RE = re.compile(r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?")
-_TOP_KEYS = frozenset({"version", "default_topic", "topics"})
+_TOP_KEYS = frozenset({"version", "default_topic", "topics", "classifier"})
+_CLASSIFIER_KEYS = frozenset({"model", "head", "enabled"})
 _TOPIC_KEYS = frozenset(
     {"title", "description", "parent", "threshold", "implies", "exclude", "keywords", "entities", "patterns"}
 )
@@ -120,6 +121,16 @@ class Topic:
         return self.parent is None
 
 
+@dataclass(frozen=True)
+class ClassifierSettings:
+    """The ``[classifier]`` table: where the learned layer's files are (paths resolved)."""
+
+    model: Path
+    """Folder of the static embedding model (``vocab.txt``, ``embeddings.npy``, ``meta.json``)."""
+    head: Path
+    """JSON file of the topic head trained on those embeddings."""
+
+
 @dataclass(frozen=True, eq=False)
 class Taxonomy:
     """The ordered set of topics (file order) and the fallback topic."""
@@ -128,6 +139,8 @@ class Taxonomy:
     default: str
     """Slug given (with reason ``no rule matched; default``) when no rule matches a story."""
     source: str = "<memory>"
+    classifier: ClassifierSettings | None = None
+    """The learned layer's files, or ``None``: the editors' rules alone tag stories."""
 
     # -- loading ---------------------------------------------------------------------------
 
@@ -141,19 +154,22 @@ class Taxonomy:
             raise ConfigError(f"topic taxonomy {path} does not exist") from None
         except (OSError, UnicodeDecodeError) as exc:
             raise ConfigError(f"topic taxonomy {path} cannot be read: {exc}") from None
-        return cls.from_toml(text, source=str(path))
+        return cls.from_toml(text, source=str(path), base=path.resolve().parent)
 
     @classmethod
-    def from_toml(cls, text: str, source: str = "<memory>") -> Taxonomy:
-        """Parse taxonomy TOML text (``source`` names it in error messages)."""
+    def from_toml(cls, text: str, source: str = "<memory>", base: Path | None = None) -> Taxonomy:
+        """Parse taxonomy TOML text (``source`` names it in error messages; relative paths in it
+        are resolved against ``base``, default the current directory)."""
         try:
             data = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"{source}: not valid TOML: {exc}") from None
-        return cls.from_dict(data, source=source)
+        return cls.from_dict(data, source=source, base=base)
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any], source: str = "<memory>") -> Taxonomy:
+    def from_dict(
+        cls, data: Mapping[str, Any], source: str = "<memory>", base: Path | None = None
+    ) -> Taxonomy:
         """Build a taxonomy from already-parsed TOML data."""
         unknown = sorted(set(data) - _TOP_KEYS)
         if unknown:
@@ -177,7 +193,8 @@ class Taxonomy:
             default = "world" if "world" in topics else next(t.slug for t in topics.values() if not t.parent)
         if not isinstance(default, str) or default not in topics:
             raise ConfigError(f"{source}: default_topic {default!r} is not a topic of the taxonomy")
-        return cls(topics=MappingProxyType(topics), default=default, source=source)
+        classifier = _classifier(source, data.get("classifier"), base or Path.cwd())
+        return cls(topics=MappingProxyType(topics), default=default, source=source, classifier=classifier)
 
     # -- queries ---------------------------------------------------------------------------
 
@@ -208,6 +225,31 @@ class Taxonomy:
 
 
 # -- parsing helpers -----------------------------------------------------------------------
+
+
+def _classifier(source: str, raw: Any, base: Path) -> ClassifierSettings | None:
+    """The ``[classifier]`` table: ``model`` and ``head`` paths (relative to the taxonomy file)."""
+    if raw is None:
+        return None
+    if not isinstance(raw, Mapping):
+        raise ConfigError(f"{source}: [classifier] must be a table with 'model' and 'head'")
+    unknown = sorted(set(raw) - _CLASSIFIER_KEYS)
+    if unknown:
+        allowed = sorted(_CLASSIFIER_KEYS)
+        raise ConfigError(f"{source}: [classifier]: unknown key(s) {unknown}; allowed: {allowed}")
+    enabled = raw.get("enabled", True)
+    if not isinstance(enabled, bool):
+        raise ConfigError(f"{source}: [classifier]: 'enabled' must be true or false")
+    paths = {}
+    for key in ("model", "head"):
+        value = raw.get(key)
+        if not isinstance(value, str) or not value.strip():
+            raise ConfigError(f"{source}: [classifier]: {key!r} must be a path (relative to this file)")
+        paths[key] = (base / value).resolve()
+    if not enabled:
+        return None
+    return ClassifierSettings(model=paths["model"], head=paths["head"])
+
 
 
 def keyword_atoms(text: str) -> tuple[str, ...]:
