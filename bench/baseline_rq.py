@@ -27,8 +27,9 @@ from feeds import keys
 from workers import context
 
 QUEUES = {"ingest": keys.INGEST_QUEUE, "categorize": keys.CATEGORIZE_QUEUE}
-ENV = {"WIREFEED_BATCH_SIZE": "1"}
-"""Environment of the obvious design's workers (on top of the stack's)."""
+ENV = {"WIREFEED_BATCH_SIZE": "1", "WIREFEED_EXPRESS_MAX_STORIES": "0"}
+"""Environment of the obvious design's workers and web server (on top of the stack's): one story
+per categorizer job, and no express path."""
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -68,7 +68,7 @@ def instrument(ctx: context.WorkerContext) -> None:
     _wrap(publish_mod, "make_doc", "publish: ETag + headers")
     _wrap(ctx.categorizer, "categorize_many", "categorize")
     _wrap(ctx.store, "get_many", "store: read previous versions / pages (MGET + JSON)")
-    _wrap(ctx.store, "save", "store: save (JSON + pipelined writes)")
+    _wrap(ctx.store, "queue_save", "store: queue a batch's writes (JSON + merged commands)")
     _wrap(pipeline, "build_story", "build Story records")
     _wrap(pipeline, "group_dump", "group near-duplicate titles of the dump (ingest job)")
     _wrap(pipeline, "_find_stored", "find stored versions (ids, aliases, LSH buckets)")

@@ -51,10 +51,17 @@ class Harness:
 
     # -- which design's workers run ---------------------------------------------------------
     def use_baseline(self) -> None:
-        """Replace the shipped workers by the obvious design's (:mod:`bench.baseline_rq`)."""
+        """Replace the shipped workers by the obvious design's (:mod:`bench.baseline_rq`), and
+        restart the web server without the express path (every dump to the ingest queue)."""
+        from bench import baseline_rq
+
         self.stack.stop_workers()
+        self.stack.stop_child("web")
+        self.stack.start_web(**baseline_rq.ENV)
         self.stack.start_baseline_workers()
 
     def use_shipped(self) -> None:
         self.stack.stop_workers()
+        self.stack.stop_child("web")
+        self.stack.start_web()
         self.stack.start_workers()

@@ -131,11 +131,14 @@ class Stack:
         return child
 
     def start_workers(self) -> None:
-        """One ingest worker and ``categorizers`` categorizer workers, as ``wirefeed up`` starts them."""
+        """One ingest worker, one express worker and ``categorizers`` categorizer workers, as
+        ``wirefeed up`` starts them."""
         self.spawn("ingest-worker", [PY, "-m", "wirefeed", "worker", "--queues", "ingest"])
+        self.spawn("express-worker", [PY, "-m", "wirefeed", "worker", "--queues", "express"])
         for n in range(self.categorizers):
             self.spawn(f"categorizer-{n + 1}", [PY, "-m", "wirefeed", "worker", "--queues", "categorize"])
         self.wait_workers(1, keys.INGEST_QUEUE)
+        self.wait_workers(1, keys.EXPRESS_QUEUE)
         self.wait_workers(self.categorizers, keys.CATEGORIZE_QUEUE)
 
     def start_baseline_workers(self) -> None:
@@ -151,11 +154,12 @@ class Stack:
 
     def stop_workers(self) -> None:
         """Stop every rq worker (shipped or baseline) and wait until none is registered."""
-        for name in [n for n in self.children if n.startswith(("ingest-worker", "categorizer", "baseline-"))]:
+        workers = ("ingest-worker", "express-worker", "categorizer", "baseline-")
+        for name in [n for n in self.children if n.startswith(workers)]:
             self.stop_child(name)
         r = self.client()
         deadline = time.monotonic() + 15
-        queues = (keys.INGEST_QUEUE, keys.CATEGORIZE_QUEUE)
+        queues = (keys.INGEST_QUEUE, keys.EXPRESS_QUEUE, keys.CATEGORIZE_QUEUE)
         while any(r.scard(f"rq:workers:{q}") for q in queues) and time.monotonic() < deadline:
             time.sleep(0.05)
         for q in queues:  # a worker killed without its warm shutdown leaves its registration
@@ -172,8 +176,9 @@ class Stack:
             time.sleep(0.05)
         raise RuntimeError(f"{count} rq workers did not register on {queue} within {timeout} s")
 
-    def start_web(self) -> int:
-        """``wirefeed serve`` (gunicorn gthread) as docker-compose runs it: 2 workers."""
+    def start_web(self, **env: str) -> int:
+        """``wirefeed serve`` (gunicorn gthread) as docker-compose runs it: 2 workers; ``env``
+        adds to its environment."""
         argv = [
             PY,
             "-m",
@@ -184,7 +189,7 @@ class Stack:
             "--workers",
             str(self.web_workers),
         ]
-        self.spawn("web", argv, self.env())
+        self.spawn("web", argv, self.env(**env))
         wait_http(self.web_port, "/healthz", check=self.check)
         return self.web_port
 

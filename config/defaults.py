@@ -42,6 +42,11 @@ GZIP_LEVEL = 1
 BATCH_SIZE = 500
 """Stories per categorizer job: one job, one pipelined write, one render a batch (``WIREFEED_BATCH_SIZE``)."""
 
+EXPRESS_MAX_STORIES = 50
+"""Dumps with at most this many stories go whole to the express queue and its own worker, so
+breaking news never waits behind a big dump; 0 sends every dump through the ingest queue
+(``WIREFEED_EXPRESS_MAX_STORIES``)."""
+
 JOB_TIMEOUT = 600
 """Seconds an rq job may run before rq stops it."""
 
@@ -115,3 +120,6 @@ HEARTBEAT_TTL = 5
 
 STALE_CACHE_FEEDS = 256
 """Feed documents each web process keeps in memory to serve (stale) while Redis is down."""
+
+NEAR_TITLE_CACHE = 8192
+"""Titles whose near-duplicate words and LSH buckets each worker process keeps (about 1 KB each)."""

@@ -35,6 +35,7 @@ class Settings:
     feed_max_limit: int = defaults.FEED_MAX_LIMIT
     feed_max_age: int = defaults.FEED_MAX_AGE
     batch_size: int = defaults.BATCH_SIZE
+    express_max_stories: int = defaults.EXPRESS_MAX_STORIES
     archive_page_size: int = defaults.ARCHIVE_PAGE_SIZE
     variant_ttl: int = defaults.VARIANT_TTL
     job_timeout: int = defaults.JOB_TIMEOUT
@@ -70,6 +71,8 @@ class Settings:
             raise ConfigError("feed_limit must be between 1 and feed_max_limit")
         if self.batch_size < 1 or self.max_dump_bytes < 1:
             raise ConfigError("batch_size and max_dump_bytes must be positive")
+        if self.express_max_stories < 0:
+            raise ConfigError("express_max_stories must not be negative")
         if not 1 <= self.websub_lease_min <= self.websub_lease_seconds <= self.websub_lease_max:
             raise ConfigError("WebSub leases must satisfy 1 <= lease_min <= lease_seconds <= lease_max")
         if self.websub_timeout <= 0 or any(i < 0 for i in self.websub_retry_intervals):
@@ -101,6 +104,7 @@ class Settings:
             max_dump_bytes=num("WIREFEED_MAX_DUMP_BYTES", defaults.MAX_DUMP_BYTES),
             feed_max_age=num("WIREFEED_FEED_MAX_AGE", defaults.FEED_MAX_AGE),
             batch_size=num("WIREFEED_BATCH_SIZE", defaults.BATCH_SIZE),
+            express_max_stories=num("WIREFEED_EXPRESS_MAX_STORIES", defaults.EXPRESS_MAX_STORIES),
             tag_authority=env.get("WIREFEED_TAG_AUTHORITY") or defaults.TAG_AUTHORITY,
             default_agency=env.get("WIREFEED_DEFAULT_AGENCY") or defaults.DEFAULT_AGENCY,
             feed_title=env.get("WIREFEED_TITLE") or defaults.FEED_TITLE,

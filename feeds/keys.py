@@ -17,6 +17,10 @@ key                                        type    holds
 ``wf:clock``                               string  last publication stamp handed out (µs)
 ``wf:recorded:<ingest-id>``                hash    batch number -> counts (JSON) of a batch whose
                                                    stories are stored but not yet counted
+``wf:pendlog:<ingest-id>``                 hash    batch number -> the change-log entries and
+                                                   touched topics of a stored batch (JSON), appended
+                                                   to the logs in batch order when the ingest
+                                                   completes
 ``wf:poison``                              hash    ``<ingest>:<batch>:<n>`` -> a story the
                                                    categorizer failed on, with the error (JSON)
 ``wf:alive:<worker-name>``                 string  a live worker's heartbeat (short TTL)
@@ -30,9 +34,11 @@ key                                        type    holds
                                                    with a TTL
 ``wf:batch:<batch-id>``                    string  parsed stories waiting for a categorizer (JSON)
 ``wf:dump:<ingest-id>``                    string  a posted dump waiting for the ingest worker
-``wf:ingest:<ingest-id>``                  hash    progress of one ingest: ``state``, ``stories``,
+``wf:ingest:<ingest-id>``                  hash    progress of one ingest: ``state`` (queued,
+                                                   categorizing, publishing, done), ``stories``,
                                                    ``batches``, ``batches_done``, ``new``,
-                                                   ``updated``, ``unchanged``, ``errors`` (JSON)
+                                                   ``updated``, ``unchanged``, ``errors`` (JSON),
+                                                   ``touched`` (JSON, while publishing)
 ``wf:websub:topics``                       set     slugs with at least one WebSub subscription
                                                    (the one read a publish costs when none)
 ``wf:websub:subs:<slug>``                  zset    subscription ids of a topic (any format),
@@ -60,6 +66,10 @@ INGEST_QUEUE = "wirefeed-ingest"
 
 CATEGORIZE_QUEUE = "wirefeed-categorize"
 """rq queue of categorizer jobs (one per batch of stories)."""
+
+EXPRESS_QUEUE = "wirefeed-express"
+"""rq queue of small ingests (a few stories, e.g. breaking news posted to the API), each run
+whole in one job by a worker of its own, so they never wait behind a big dump's batches."""
 
 ALL_TOPIC = "all"
 """The reserved slug of the feed that holds every story."""
@@ -146,6 +156,10 @@ def websub_queued(sub_id: str) -> str:
 
 def recorded(ingest_id: str) -> str:
     return f"{PREFIX}recorded:{ingest_id}"
+
+
+def pending_log(ingest_id: str) -> str:
+    return f"{PREFIX}pendlog:{ingest_id}"
 
 
 POISON = f"{PREFIX}poison"

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from dataclasses import field as dc_field
 
 import redis
 
@@ -69,6 +70,62 @@ class StoryChange:
     only records bookkeeping (e.g. the hash of an old version that arrived late)."""
 
 
+@dataclass(frozen=True, slots=True)
+class Saved:
+    """What queueing a save changed: topics whose feeds changed, and the change-log entries
+    (``<id>:<version>`` per topic, in order) still to append."""
+
+    touched: set[str]
+    log: dict[str, list[str]]
+
+
+@dataclass
+class _Writes:
+    """A batch's writes merged per key, in the order the changes came."""
+
+    stories: dict[str, str] = dc_field(default_factory=dict)
+    revisions: dict[str, dict[str, str]] = dc_field(default_factory=dict)
+    aliases: dict[str, str] = dc_field(default_factory=dict)
+    bands: dict[int, dict[str, str]] = dc_field(default_factory=dict)
+    index: dict[str, dict[str, int]] = dc_field(default_factory=dict)
+    removed: dict[str, list[str]] = dc_field(default_factory=dict)
+    log: dict[str, list[str]] = dc_field(default_factory=dict)
+    touched: set[str] = dc_field(default_factory=set)
+
+    def add(self, ch: StoryChange) -> None:
+        story, old = ch.story, ch.previous
+        self.stories[keys.story(story.id)] = _dumps(story)
+        for rev in ch.superseded:
+            self.revisions.setdefault(story.id, {})[str(rev.version)] = _dumps(rev)
+        self.aliases.update(dict.fromkeys(ch.aliases, story.id))
+        for band, field in ch.near_keys:
+            self.bands.setdefault(band, {})[field] = story.id
+        if not ch.log:
+            return
+        score = to_micros(story.published)
+        slugs = [keys.ALL_TOPIC, *story.topic_slugs]
+        entry = f"{story.id}:{story.version}"
+        for slug in slugs:
+            self.index.setdefault(slug, {})[story.id] = score
+            self.log.setdefault(slug, []).append(entry)
+        self.touched.update(slugs)
+        if old is not None:
+            for gone in set(old.topic_slugs) - set(story.topic_slugs):
+                self.removed.setdefault(gone, []).append(story.id)
+                self.touched.add(gone)
+
+
+def _dumps(story: Story) -> str:
+    return json.dumps(story.to_dict(), ensure_ascii=False, separators=(",", ":"))
+
+
+def queue_log(pipe: redis.client.Pipeline, log: dict[str, list[str]]) -> None:
+    """Queue appends of change-log entries (``{slug: ["<id>:<version>", ...]}``) on ``pipe``."""
+    for slug, entries in log.items():
+        if entries:
+            pipe.rpush(keys.topic_log(slug), *entries)
+
+
 _ADVANCE_CLOCK = """
 local c = tonumber(redis.call('GET', KEYS[1]) or '0')
 local now = tonumber(ARGV[1])
@@ -97,10 +154,6 @@ if tonumber(ARGV[1]) < c then return 0 end
 redis.call('HSET', KEYS[1], unpack(ARGV, 2))
 return 1
 """
-
-
-def _dumps(story: Story) -> str:
-    return json.dumps(story.to_dict(), ensure_ascii=False, separators=(",", ":"))
 
 
 class StoryStore:
@@ -150,48 +203,44 @@ class StoryStore:
         return [s for _, s in versions]
 
     def save(self, changes: Sequence[StoryChange], now_us: int) -> set[str]:
-        """Write new and changed stories in one pipeline; return the topics whose feeds changed."""
+        """Write new and changed stories, change logs included, in one pipeline; return the
+        topics whose feeds changed."""
         pipe = self.r.pipeline(transaction=False)
-        touched = self.queue_save(pipe, changes, now_us)
+        saved = self.queue_save(pipe, changes, now_us)
+        queue_log(pipe, saved.log)
         pipe.execute()
-        return touched
+        return saved.touched
 
-    def queue_save(
-        self, pipe: redis.client.Pipeline, changes: Sequence[StoryChange], now_us: int
-    ) -> set[str]:
-        """Queue the writes of :meth:`save` on ``pipe`` (e.g. inside a MULTI); return the touched topics.
+    def queue_save(self, pipe: redis.client.Pipeline, changes: Sequence[StoryChange], now_us: int) -> Saved:
+        """Queue the writes of :meth:`save` but the change-log appends on ``pipe`` (e.g. inside a
+        MULTI); return the touched topics and the log entries, for the caller to append with
+        :func:`queue_log` now or later (the pipeline appends an ingest's entries when it completes).
 
-        Each story goes into its topics' indexes (scored by publication time) and gets an
-        ``<id>:<version>`` entry appended to each topic's change log; superseded versions are
-        kept under ``wf:revs:<id>``; a story that left a topic is removed from its index; the
-        touched topics' change stamps move forward (strictly).
+        Each story goes into its topics' indexes (scored by publication time); superseded
+        versions are kept under ``wf:revs:<id>``; a story that left a topic is removed from its
+        index; the touched topics' change stamps move forward (strictly). Writes of the same kind
+        are merged into one command per key (one ``ZADD`` per topic, one ``HSET`` per LSH band),
+        so a batch costs a few dozen commands, not a dozen per story.
         """
-        touched: set[str] = set()
+        w = _Writes()
         for ch in changes:
-            story, old = ch.story, ch.previous
-            pipe.set(keys.story(story.id), _dumps(story))
-            for rev in ch.superseded:
-                pipe.hset(keys.revisions(story.id), str(rev.version), _dumps(rev))
-            if ch.aliases:
-                pipe.hset(keys.ALIAS, mapping=dict.fromkeys(ch.aliases, story.id))
-            for band, field in ch.near_keys:
-                pipe.hset(keys.near_band(band), field, story.id)
-            if not ch.log:
-                continue
-            score = to_micros(story.published)
-            slugs = [keys.ALL_TOPIC, *story.topic_slugs]
-            entry = f"{story.id}:{story.version}"
-            for slug in slugs:
-                pipe.zadd(keys.topic_index(slug), {story.id: score})
-                pipe.rpush(keys.topic_log(slug), entry)
-            touched.update(slugs)
-            if old is not None:
-                for gone in set(old.topic_slugs) - set(story.topic_slugs):
-                    pipe.zrem(keys.topic_index(gone), story.id)
-                    touched.add(gone)
-        if touched:
-            self._touch(keys=[keys.topic_meta(slug) for slug in sorted(touched)], args=[now_us], client=pipe)
-        return touched
+            w.add(ch)
+        if w.stories:
+            pipe.mset(w.stories)
+        for story_id, revs in w.revisions.items():
+            pipe.hset(keys.revisions(story_id), mapping=revs)
+        if w.aliases:
+            pipe.hset(keys.ALIAS, mapping=w.aliases)
+        for band in sorted(w.bands):
+            pipe.hset(keys.near_band(band), mapping=w.bands[band])
+        for slug, members in w.index.items():
+            pipe.zadd(keys.topic_index(slug), members)
+        for slug, ids in w.removed.items():
+            pipe.zrem(keys.topic_index(slug), *ids)
+        if w.touched:
+            metas = [keys.topic_meta(slug) for slug in sorted(w.touched)]
+            self._touch(keys=metas, args=[now_us], client=pipe)
+        return Saved(touched=w.touched, log=w.log)
 
     # -- topics ------------------------------------------------------------------
     def page(self, slug: str, limit: int) -> list[Story]:

@@ -76,8 +76,8 @@ def settings(redis_url: str, server_port: int) -> Settings:
 
 @pytest.fixture(scope="session")
 def workers(settings: Settings) -> Iterator[list[subprocess.Popen[bytes]]]:
-    """An ingest worker, two categorizer workers and a WebSub worker: real rq processes, as
-    ``wirefeed up`` runs them."""
+    """An ingest worker, an express worker, two categorizer workers and a WebSub worker: real
+    rq processes, as ``wirefeed up`` runs them."""
     env = {
         **os.environ,
         "REDIS_URL": settings.redis_url or "",
@@ -90,7 +90,7 @@ def workers(settings: Settings) -> Iterator[list[subprocess.Popen[bytes]]]:
     }
     procs = [
         subprocess.Popen([sys.executable, "-m", "wirefeed", "worker", "--queues", q], env=env, cwd=ROOT)
-        for q in ("ingest", "categorize", "categorize", "websub")
+        for q in ("ingest", "express", "categorize", "categorize", "websub")
     ]
     time.sleep(0.3)
     yield procs

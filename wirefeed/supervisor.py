@@ -1,7 +1,7 @@
 """``wirefeed up``: run the whole service in one terminal and stop all of it on Ctrl-C.
 
     start Redis (embedded unless REDIS_URL is set)  -> <data_dir>/redis, AOF on
-    start 1 ingest worker, N categorizer workers, 1 WebSub worker, the web server (gunicorn)
+    start 1 ingest worker, 1 express worker, N categorizer workers, 1 WebSub worker, the web server (gunicorn)
     wait for /healthz; ingest the sample dump; print the feed URLs
     watch <data_dir>/inbox for dropped dumps
     on Ctrl-C or SIGTERM: SIGTERM the workers (each finishes its current batch) and the web
@@ -79,6 +79,7 @@ class Supervisor:
             env["WIREFEED_INGEST_TOKEN"] = s.ingest_token
         py = sys.executable
         self._spawn("ingest-worker", [py, "-m", "wirefeed", "worker", "--queues", "ingest"], env)
+        self._spawn("express-worker", [py, "-m", "wirefeed", "worker", "--queues", "express"], env)
         self._spawn("websub-worker", [py, "-m", "wirefeed", "worker", "--queues", "websub"], env)
         for n in range(s.categorizer_workers):
             self._spawn(

@@ -31,7 +31,7 @@ class FailedItem:
         return {"kind": self.kind, "key": self.key, "title": self.title, "error": self.error}
 
 
-QUEUE_NAMES = (keys.INGEST_QUEUE, keys.CATEGORIZE_QUEUE)
+QUEUE_NAMES = (keys.INGEST_QUEUE, keys.EXPRESS_QUEUE, keys.CATEGORIZE_QUEUE)
 
 
 def list_failed(client: redis.Redis) -> list[FailedItem]:

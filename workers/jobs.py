@@ -12,6 +12,11 @@ def ingest_dump(ingest_id: str) -> dict[str, int]:
     return pipeline.run_ingest(current(), ingest_id)
 
 
+def express_ingest(ingest_id: str) -> dict[str, int]:
+    """Express queue: a small dump, parsed, tagged, stored and published in this one job."""
+    return pipeline.run_express(current(), ingest_id)
+
+
 def categorize_batch(ingest_id: str, batch_no: int) -> dict[str, int]:
     """Categorize queue: tag, store and publish one batch of an ingest."""
     return pipeline.run_batch(current(), ingest_id, batch_no)

@@ -5,7 +5,13 @@ In pseudocode (each step names the function that runs it)::
     submit(dump bytes, source)                        # API, CLI, inbox; in the caller's process
         parse_dump(bytes)                             #   whole-input errors -> InputRejected (400 / exit 2)
         SET wf:dump:<ingest>; HSET wf:ingest:<ingest> state=queued
-        enqueue ingest_dump(ingest)                   #   -> ingest queue
+        if stories <= EXPRESS_MAX_STORIES:
+            enqueue express_ingest(ingest)            #   -> express queue: run_express, one job
+        else:
+            enqueue ingest_dump(ingest)               #   -> ingest queue
+
+    run_express(ingest)                               # express worker: small dumps, whole
+        run_ingest(ingest) without queueing, then run_batch(ingest, n) for each batch
 
     run_ingest(ingest)                                # ingest worker
         parsed = parse_dump(GET wf:dump:<ingest>)
@@ -22,10 +28,23 @@ In pseudocode (each step names the function that runs it)::
             same text seen before  -> unchanged        #   re-ingest creates nothing, renders nothing
             new text               -> new version      #   same id and guid, updated bumped, revision kept
         categorizer.categorize_many(stories whose text changed)
-        touched = store.save(changes)                 #   one pipeline: stories, indexes, change logs
-        publish(touched)                              #   render each touched feed once per batch
-        websub.notify(touched)                        #   push to subscribers (rq jobs)
-        HINCRBY wf:ingest:<ingest> new/updated/unchanged/batches_done; state=done at the last batch
+        MULTI                                         #   all or nothing, under WATCH of batch and stories
+            store.queue_save(changes)                 #   stories, indexes, LSH buckets, topic stamps
+            HSET wf:pendlog:<ingest> n (log entries, touched topics)
+            HSET wf:recorded:<ingest> n counts; DEL wf:batch:<ingest>:<n>
+        _RECORD (Lua)                                 #   counts -> wf:ingest:<ingest>, batches_done += 1
+            at the last batch:                        #   the ingest completes, atomically:
+                RPUSH every batch's log entries, in batch order (same logs whatever the batching)
+                move the touched topics' stamps on; state=publishing, touched=[...]
+        finish(ingest) if this batch completed it     #   (or a re-run finds it still publishing)
+            publish(touched)                          #   render each touched feed once per ingest
+            websub.notify(touched)                    #   push to subscribers (rq jobs)
+            state=done
+
+Between a batch's save and its ingest's completion a reader sees the new stories in the topic
+indexes (pages, and the newest ``feed_limit`` of a feed, which the web renders again when its
+topic's stamp is newer than the stored document); the change logs, and with them archive pages,
+``since`` cursors and older stories in a current feed, grow when the ingest completes.
 
 Redis keys are spelled in :mod:`feeds.keys`; the rq job functions are in :mod:`workers.jobs`.
 """
@@ -133,8 +152,9 @@ def submit(client: redis.Redis, settings: Settings, data: bytes, source: str) ->
         },
     )
     pipe.execute()
-    Queue(keys.INGEST_QUEUE, connection=client).enqueue_call(
-        "workers.jobs.ingest_dump",
+    express = len(result.stories) <= settings.express_max_stories
+    Queue(keys.EXPRESS_QUEUE if express else keys.INGEST_QUEUE, connection=client).enqueue_call(
+        "workers.jobs.express_ingest" if express else "workers.jobs.ingest_dump",
         args=(ingest_id,),
         job_id=f"ingest-{ingest_id}",
         timeout=settings.job_timeout,
@@ -169,10 +189,34 @@ def wait(client: redis.Redis, ingest_id: str, timeout: float, poll: float = 0.02
 
 
 def run_ingest(ctx: WorkerContext, ingest_id: str) -> dict[str, int]:
+    """Split a dump into batches and queue a categorizer job for each."""
+    stories, batches = _split(ctx, ingest_id)
+    _enqueue_batches(ctx, ingest_id, batches)
+    return {"stories": stories, "batches": len(batches)}
+
+
+def run_express(ctx: WorkerContext, ingest_id: str) -> dict[str, int]:
+    """A small dump, whole: split it and run its batches here, one after another."""
+    stories, batches = _split(ctx, ingest_id)
+    counts: dict[str, int] = {"stories": stories, "batches": len(batches)}
+    for n in batches:
+        for name, value in run_batch(ctx, ingest_id, n).items():
+            counts[name] = counts.get(name, 0) + value
+    finish(ctx, ingest_id)  # a re-run after dying while publishing has no batch left to run
+    return counts
+
+
+def _split(ctx: WorkerContext, ingest_id: str) -> tuple[int, list[int]]:
+    """Parse, stamp and group a dump and store its batches; the story count and the numbers of
+    the batches still waiting (a re-run after a crash finds the dump gone and its batches stored)."""
     r, settings = ctx.redis, ctx.settings
     data = r.get(keys.dump(ingest_id))
-    if data is None:  # already ingested (a re-run of a finished job): nothing to do
-        return {"stories": 0, "batches": 0}
+    if data is None:  # split before: the batches not yet stored by a categorizer
+        total = int(r.hget(keys.ingest(ingest_id), "batches") or 0)
+        pipe = r.pipeline(transaction=False)
+        for n_batch in range(total):
+            pipe.exists(keys.batch(f"{ingest_id}:{n_batch}"))
+        return 0, [n for n, there in enumerate(pipe.execute()) if there]
     result = parse_dump(data, max_bytes=settings.max_dump_bytes)
     n = len(result.stories)
     last = ctx.store.advance_clock(n, now_micros()) if n else 0
@@ -199,8 +243,14 @@ def run_ingest(ctx: WorkerContext, ingest_id: str) -> dict[str, int]:
     if not batches:
         pipe.expire(keys.ingest(ingest_id), settings.result_ttl)
     pipe.execute()
-    queue = Queue(keys.CATEGORIZE_QUEUE, connection=r)
-    queue.enqueue_many(
+    return len(groups), list(range(len(batches)))
+
+
+def _enqueue_batches(ctx: WorkerContext, ingest_id: str, batches: list[int]) -> None:
+    if not batches:
+        return
+    settings = ctx.settings
+    Queue(keys.CATEGORIZE_QUEUE, connection=ctx.redis).enqueue_many(
         [
             Queue.prepare_data(
                 "workers.jobs.categorize_batch",
@@ -210,10 +260,9 @@ def run_ingest(ctx: WorkerContext, ingest_id: str) -> dict[str, int]:
                 result_ttl=settings.result_ttl,
                 failure_ttl=7 * 86400,
             )
-            for n_batch in range(len(batches))
+            for n_batch in batches
         ]
     )
-    return {"stories": len(groups), "batches": len(batches)}
 
 
 # -- categorizer workers ---------------------------------------------------------------
@@ -223,28 +272,54 @@ MAX_ATTEMPTS = 10
 """Times a batch is re-read and re-tried when another worker changed one of its stories."""
 
 _RECORD = """
+-- KEYS: ingest progress hash, recorded counts hash, pending log hash
+-- ARGV: batch number, result TTL, now (µs), change-log key prefix, topic meta key prefix
 local counts = redis.call('HGET', KEYS[2], ARGV[1])
-if not counts then return 0 end
+if not counts then return {'again'} end
 redis.call('HDEL', KEYS[2], ARGV[1])
-local c = cjson.decode(counts)
-for name, value in pairs(c) do redis.call('HINCRBY', KEYS[1], name, value) end
+for name, value in pairs(cjson.decode(counts)) do redis.call('HINCRBY', KEYS[1], name, value) end
 local done = redis.call('HINCRBY', KEYS[1], 'batches_done', 1)
 local total = tonumber(redis.call('HGET', KEYS[1], 'batches') or '0')
-if done >= total then
-  redis.call('HSET', KEYS[1], 'state', 'done')
-  redis.call('EXPIRE', KEYS[1], ARGV[2])
+if done < total then return {'counted'} end
+local pending = {}
+local raw = redis.call('HGETALL', KEYS[3])
+for i = 1, #raw, 2 do pending[tonumber(raw[i])] = raw[i + 1] end
+local seen, touched = {}, {}
+for n = 0, total - 1 do
+  if pending[n] then
+    local batch = cjson.decode(pending[n])
+    for _, slug in ipairs(batch.touched) do
+      if not seen[slug] then seen[slug] = true; touched[#touched + 1] = slug end
+    end
+    for _, pair in ipairs(batch.log) do
+      local entries = pair[2]
+      for i = 1, #entries, 1000 do
+        redis.call('RPUSH', ARGV[4] .. pair[1], unpack(entries, i, math.min(i + 999, #entries)))
+      end
+    end
+  end
 end
-return 1
+redis.call('DEL', KEYS[3])
+local now = tonumber(ARGV[3])
+for _, slug in ipairs(touched) do
+  local c = tonumber(redis.call('HGET', ARGV[5] .. slug, 'changed') or '0')
+  if now <= c then now = c + 1 end
+end
+for _, slug in ipairs(touched) do redis.call('HSET', ARGV[5] .. slug, 'changed', now) end
+redis.call('HSET', KEYS[1], 'state', 'publishing', 'touched', cjson.encode(touched))
+return {'done', unpack(touched)}
 """
 
 
 def run_batch(ctx: WorkerContext, ingest_id: str, batch_no: int) -> dict[str, int]:
-    """Tag, store and publish one batch, exactly once however often it runs.
+    """Tag and store one batch, exactly once however often it runs; the batch that completes
+    its ingest appends the ingest's change-log entries and publishes its topics.
 
-    The stories are written in one MULTI/EXEC that also deletes the batch and notes its counts,
-    under WATCH of the batch and of every story it touches: if another worker changes one of
-    them first, the batch is read again and re-done; if this worker dies at any point, a re-run
-    either does everything or finds the batch gone and only finishes the bookkeeping.
+    The stories are written in one MULTI/EXEC that also deletes the batch and notes its counts
+    and log entries, under WATCH of the batch and of every story it touches: if another worker
+    changes one of them first, the batch is read again and re-done; if this worker dies at any
+    point, a re-run either does everything or finds the batch gone and only finishes the
+    bookkeeping (which, at the last batch, completes the ingest).
     """
     r, settings = ctx.redis, ctx.settings
     batch_key = keys.batch(f"{ingest_id}:{batch_no}")
@@ -264,7 +339,9 @@ def run_batch(ctx: WorkerContext, ingest_id: str, batch_no: int) -> dict[str, in
                     pipe.watch(*found)
                 plan = _plan(ctx, payload, groups, stored)
                 pipe.multi()
-                touched = ctx.store.queue_save(pipe, plan.changes, now_micros())
+                saved = ctx.store.queue_save(pipe, plan.changes, now_micros())
+                pending = {"touched": sorted(saved.touched), "log": list(saved.log.items())}
+                pipe.hset(keys.pending_log(ingest_id), str(batch_no), json.dumps(pending))
                 for n, entry in plan.poisoned.items():
                     pipe.hset(keys.POISON, f"{ingest_id}:{batch_no}:{n}", json.dumps(entry))
                 pipe.hset(keys.recorded(ingest_id), str(batch_no), json.dumps(plan.counts))
@@ -272,16 +349,34 @@ def run_batch(ctx: WorkerContext, ingest_id: str, batch_no: int) -> dict[str, in
                 pipe.execute()
             except redis.WatchError:
                 continue
-        publish(ctx.store, ctx.taxonomy, settings, touched)
-        websub_notify(r, settings, touched)
         break
     else:
         raise WirefeedError(f"batch {ingest_id}:{batch_no} conflicted {MAX_ATTEMPTS} times in a row")
     counts = json.loads(r.hget(keys.recorded(ingest_id), str(batch_no)) or "{}")
-    r.register_script(_RECORD)(
-        keys=[keys.ingest(ingest_id), keys.recorded(ingest_id)], args=[str(batch_no), settings.result_ttl]
+    outcome, *_ = r.register_script(_RECORD)(
+        keys=[keys.ingest(ingest_id), keys.recorded(ingest_id), keys.pending_log(ingest_id)],
+        args=[str(batch_no), settings.result_ttl, now_micros(), keys.topic_log(""), keys.topic_meta("")],
     )
+    if outcome in (b"done", b"again"):  # again: perhaps a re-run after dying while publishing
+        finish(ctx, ingest_id)
     return counts
+
+
+def finish(ctx: WorkerContext, ingest_id: str) -> None:
+    """Publish the topics of an ingest whose stories are all stored and logged, tell WebSub
+    subscribers, and mark it done (a no-op unless the ingest is in state ``publishing``)."""
+    r = ctx.redis
+    state, touched_json = r.hmget(keys.ingest(ingest_id), "state", "touched")
+    if state != b"publishing":
+        return
+    touched = list(json.loads(touched_json or "[]"))  # Lua's cjson writes an empty list as {}
+    publish(ctx.store, ctx.taxonomy, ctx.settings, touched)
+    websub_notify(r, ctx.settings, touched)
+    pipe = r.pipeline(transaction=True)
+    pipe.hset(keys.ingest(ingest_id), "state", "done")
+    pipe.hdel(keys.ingest(ingest_id), "touched")
+    pipe.expire(keys.ingest(ingest_id), ctx.settings.result_ttl)
+    pipe.execute()
 
 
 @dataclass

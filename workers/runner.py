@@ -19,7 +19,12 @@ from workers.liveness import Heartbeat
 
 log = logging.getLogger(__name__)
 
-QUEUES = {"ingest": keys.INGEST_QUEUE, "categorize": keys.CATEGORIZE_QUEUE, "websub": keys.WEBSUB_QUEUE}
+QUEUES = {
+    "ingest": keys.INGEST_QUEUE,
+    "express": keys.EXPRESS_QUEUE,
+    "categorize": keys.CATEGORIZE_QUEUE,
+    "websub": keys.WEBSUB_QUEUE,
+}
 """Short names (as ``wirefeed worker --queues`` takes them) of the rq queues."""
 
 

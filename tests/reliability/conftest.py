@@ -164,6 +164,9 @@ class Stack:
             {
                 "REDIS_URL": redis_url,
                 "WIREFEED_BATCH_SIZE": str(BATCH_SIZE),
+                # every dump takes the ingest -> categorize path these tests break on purpose
+                # (the express path runs the same functions in one job: tests/test_express.py)
+                "WIREFEED_EXPRESS_MAX_STORIES": "0",
                 "WIREFEED_INGEST_TOKEN": TOKEN,
                 "WIREFEED_DATA_DIR": str(self.tmp_path / "var"),
                 "PYTHONUNBUFFERED": "1",
@@ -222,7 +225,8 @@ def stack(tmp_path: Path) -> Iterator[Stack]:
 
 
 def settings_for(url: str, **changes: Any) -> Settings:
-    return Settings(**{"redis_url": url, "ingest_token": TOKEN, "batch_size": BATCH_SIZE, **changes})
+    base = {"redis_url": url, "ingest_token": TOKEN, "batch_size": BATCH_SIZE, "express_max_stories": 0}
+    return Settings(**{**base, **changes})
 
 
 # -- observing rq --------------------------------------------------------------------------
