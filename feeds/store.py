@@ -191,10 +191,19 @@ class StoryStore:
 
     def near_candidates(self, entries: Sequence[tuple[int, str]]) -> list[str | None]:
         """The story id in each ``(band, "<agency>:<bucket>")`` LSH entry (``None`` if empty)."""
-        pipe = self.r.pipeline(transaction=False)
+        by_band: dict[int, list[str]] = {}
         for band, field in entries:
-            pipe.hget(keys.near_band(band), field)
-        return [v.decode() if v else None for v in pipe.execute()]
+            by_band.setdefault(band, []).append(field)
+        bands = sorted(by_band)
+        pipe = self.r.pipeline(transaction=False)
+        for band in bands:  # one HMGET per band, whatever the number of titles
+            pipe.hmget(keys.near_band(band), by_band[band])
+        found = {
+            (band, field): value
+            for band, values in zip(bands, pipe.execute(), strict=True)
+            for field, value in zip(by_band[band], values, strict=True)
+        }
+        return [v.decode() if (v := found[e]) else None for e in entries]
 
     def revisions(self, story_id: str) -> list[Story]:
         """Superseded versions of a story, oldest first."""

@@ -5,7 +5,9 @@ root, so this module imports).
 - :func:`poison`: the built-in categorizer, except that it raises on any story whose title holds
   ``POISON`` (a story that makes the categorizer crash);
 - :func:`slow`: the built-in categorizer, taking :data:`SLOW_SECONDS` per batch (so a signal
-  surely lands while a batch is being worked on).
+  surely lands while a batch is being worked on);
+- :func:`paced`: the built-in categorizer, taking :data:`PACED_SECONDS` per batch (a dump of many
+  batches lasts long enough for a series of kills to land mid-batch).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from feeds.taxonomy import Taxonomy
 
 POISON = "POISON"
 SLOW_SECONDS = 4.0
+PACED_SECONDS = 1.5
 
 
 class PoisonPill(ValueError):
@@ -50,9 +53,19 @@ class _Slow(_Wrapped):
         return self.inner.categorize_many(items)
 
 
+class _Paced(_Wrapped):
+    def categorize_many(self, items: Sequence[TaggingInput]) -> list[list[TopicTag]]:
+        time.sleep(PACED_SECONDS)
+        return self.inner.categorize_many(items)
+
+
 def poison(taxonomy: Taxonomy) -> Categorizer:
     return _Poisoned(build_categorizer(taxonomy))
 
 
 def slow(taxonomy: Taxonomy) -> Categorizer:
     return _Slow(build_categorizer(taxonomy))
+
+
+def paced(taxonomy: Taxonomy) -> Categorizer:
+    return _Paced(build_categorizer(taxonomy))

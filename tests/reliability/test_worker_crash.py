@@ -33,8 +33,10 @@ from workers import context, pipeline
 
 STORIES = 5000
 BATCH = 100
-"""Stories per categorizer job here: 50 jobs of ~1.5 s each (rendering the touched feeds costs
-the same whatever the batch size), so the run is long enough for every kill to land mid-batch."""
+"""Stories per categorizer job here: 50 jobs, each paced to take 1.5 s more than its work
+(``categorizers.paced``: a batch itself takes ~0.1 s), so the run is long enough for every kill
+to land mid-batch."""
+PACED = {"WIREFEED_CATEGORIZER": "tests.reliability.categorizers:paced"}
 KILLS = 12
 DONE_TIMEOUT = 150.0
 """Generous: the run takes ~60 s on two cores; each kill costs a restart and a re-queue after
@@ -66,7 +68,7 @@ def test_sigkilled_categorizers_lose_nothing_and_store_each_story_once(
     client = redis_server.client(0)
     settings = settings_for(url)
     stack.worker(url, "ingest", WIREFEED_BATCH_SIZE=str(BATCH))
-    cats = [stack.worker(url, "categorize") for _ in range(2)]
+    cats = [stack.worker(url, "categorize", **PACED) for _ in range(2)]
     for w in cats:
         worker_name(client, w.pid)
 
@@ -84,7 +86,7 @@ def test_sigkilled_categorizers_lose_nothing_and_store_each_story_once(
         if held:
             abandoned.append(held)
         assert not pipeline.progress(client, sub.ingest_id).done, "the dump finished before the kills did"
-        cats[i] = stack.worker(url, "categorize")
+        cats[i] = stack.worker(url, "categorize", **PACED)
 
     final = wait_for(
         "the ingest is done after the kills",
