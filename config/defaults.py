@@ -121,5 +121,8 @@ HEARTBEAT_TTL = 5
 STALE_CACHE_FEEDS = 256
 """Feed documents each web process keeps in memory to serve (stale) while Redis is down."""
 
-NEAR_TITLE_CACHE = 8192
-"""Titles whose near-duplicate words and LSH buckets each worker process keeps (about 1 KB each)."""
+NEAR_TITLE_CACHE = 4096
+"""Titles whose words, LSH buckets and keys a worker keeps (3 KB each; should exceed a batch's titles)."""
+
+RULE_MATCH_MEMO = 100_000
+"""Distinct matched texts whose topic rule (or veto) each categorizer remembers; cleared when full."""

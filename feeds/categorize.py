@@ -94,6 +94,7 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
+from config import defaults
 from feeds.classifier import TopicClassifier, model_text
 from feeds.model import ParsedStory, Story, TopicTag
 from feeds.taxonomy import Rule, Taxonomy, Topic
@@ -206,10 +207,20 @@ class RuleCategorizer:
         rules = self._collect_rules(topics)
         self._group_term: list[int] = [0]
         """Regex group number -> rule id (the groups are empty markers at each rule's end)."""
-        self._rx = self._compile_rules(rules)
+        self._rx: re.Pattern[str] | None = None
+        """The rules' regex with a marker group per rule: tells which rule a match is."""
+        self._fast_rx: re.Pattern[str] | None = None
+        """The same regex without the marker groups: the same matches, found much faster."""
+        self._compile_rules(rules)
+        self._term_of: dict[str, int] = {}
+        """Matched text -> rule id, for texts a keyword or entity rule matched (see :meth:`_matches`)."""
         self._veto_group: list[frozenset[int]] = [frozenset()]
         """Veto regex group number -> topics the phrase vetoes."""
-        self._veto_rx = self._compile_vetoes(topics)
+        self._veto_rx: re.Pattern[str] | None = None
+        self._fast_veto_rx: re.Pattern[str] | None = None
+        self._compile_vetoes(topics)
+        self._veto_of: dict[str, frozenset[int]] = {}
+        """Matched veto phrase -> topics it vetoes (memo, as :attr:`_term_of`)."""
 
     def _collect_rules(self, topics: list[Topic]) -> list[Rule]:
         """Distinct rules (by what they match); fills ``_labels`` and ``_scoring`` per rule.
@@ -240,13 +251,16 @@ class RuleCategorizer:
         self._positive = [frozenset(j for j, w in pairs if w > 0) for pairs in self._scoring]
         return rules
 
-    def _compile_rules(self, rules: list[Rule]) -> re.Pattern[str] | None:
-        """ONE regex for every rule of every topic.
+    def _compile_rules(self, rules: list[Rule]) -> None:
+        """ONE regex for every rule of every topic (``_rx``), and the same without markers.
 
         Keywords and entities are merged into two prefix trees (entities case-sensitive), so at
         each word start the engine follows one branch instead of trying every rule in turn;
-        patterns follow as plain alternatives. Each rule ends in an empty group whose number
-        identifies it (``match.lastindex``).
+        patterns follow as plain alternatives. In ``_rx`` each rule ends in an empty group whose
+        number identifies it (``match.lastindex``). ``_fast_rx`` is the same expression without
+        those groups: it finds exactly the same matches, but a regex with ~1,400 groups pays for
+        them at every match (saving and copying the marks), so scanning uses ``_fast_rx`` and
+        asks ``_rx`` only which rule a matched text is, once per distinct text.
         """
         keyword_trie: _Trie = {}
         entity_trie: _Trie = {}
@@ -259,18 +273,29 @@ class RuleCategorizer:
             for atom in rule.atoms:
                 node = node.setdefault(atom, {})  # type: ignore[assignment]
             node[_END] = i
-        alts = []
+        self._pattern_rules = frozenset(patterns)
+        alts: list[str] = []
+        fast: list[str] = []
         if keyword_trie:
             alts.append(_emit(keyword_trie, self._group_term))
+            fast.append(_emit(keyword_trie, [], marker=""))
         if entity_trie:
             alts.append(f"(?-i:{_emit(entity_trie, self._group_term)})")
+            fast.append(f"(?-i:{_emit(entity_trie, [], marker='')})")
         for i in sorted(patterns, key=lambda i: -len(rules[i].regex)):
             self._group_term.append(i)
             alts.append(f"(?:{rules[i].regex})()")
-        return re.compile(rf"(?<!\w)(?:{'|'.join(alts)})(?!\w)", re.IGNORECASE) if alts else None
+            fast.append(f"(?:{rules[i].regex})")
+        if alts:
+            self._rx = re.compile(rf"(?<!\w)(?:{'|'.join(alts)})(?!\w)", re.IGNORECASE)
+            self._fast_rx = re.compile(rf"(?<!\w)(?:{'|'.join(fast)})(?!\w)", re.IGNORECASE)
 
-    def _compile_vetoes(self, topics: list[Topic]) -> re.Pattern[str] | None:
-        """One regex (a prefix tree) for all veto phrases; a vetoed topic takes its finer topics."""
+    def _compile_vetoes(self, topics: list[Topic]) -> None:
+        """One regex (a prefix tree) for all veto phrases; a vetoed topic takes its finer topics.
+
+        As for the rules, ``_veto_rx`` marks each phrase with a group and ``_fast_veto_rx`` is
+        the same without them.
+        """
         trie: _Trie = {}
         groups: list[set[int]] = []
         for t in topics:
@@ -284,19 +309,23 @@ class RuleCategorizer:
                     groups.append(set())
                 groups[node[_END]].update(vetoed)  # type: ignore[index]
         if not trie:
-            return None
+            return
         order: list[int] = []
         source = _emit(trie, order)
         self._veto_group.extend(frozenset(groups[k]) for k in order)
-        return re.compile(rf"(?<!\w)(?:{source})(?!\w)", re.IGNORECASE)
+        self._veto_rx = re.compile(rf"(?<!\w)(?:{source})(?!\w)", re.IGNORECASE)
+        self._fast_veto_rx = re.compile(rf"(?<!\w)(?:{_emit(trie, [], marker='')})(?!\w)", re.IGNORECASE)
 
     # -- public API ------------------------------------------------------------------------
 
     def evidence(self, item: TaggingInput) -> Evidence:
         """What the rules see in a story: every topic's score, the matched terms, the vetoes."""
         scores: dict[int, float] = {}
-        title_hits = self._scan_title(item.title, scores)
-        summary_hits = self._scan_summary(item.summary, scores)
+        title, summary = item.title, item.summary
+        # a headline-only story's summary is often its title: scan that text once
+        found = self._matches(title) if title and summary == title and self._rx is not None else None
+        title_hits = self._scan_title(title, scores, found)
+        summary_hits = self._scan_summary(summary, scores, found)
         body_hits = self._scan_body(item.body, scores)
         if not scores:  # no rule matched; an exclude phrase still vetoes what a classifier proposes
             return Evidence(scores, title_hits, summary_hits, body_hits, self._vetoed(item))
@@ -328,13 +357,31 @@ class RuleCategorizer:
 
     def _vetoed(self, item: TaggingInput) -> frozenset[int]:
         """Topics vetoed by an exclude phrase in the title or summary."""
+        rx = self._fast_veto_rx
+        if rx is None:
+            return frozenset()
+        title, summary = item.title, item.summary
+        found: list[str] = rx.findall(title) if title else []
+        if summary and summary != title:
+            found += rx.findall(summary)
+        if not found:
+            return frozenset()
+        memo = self._veto_of
+        try:
+            return frozenset().union(*map(memo.__getitem__, found))
+        except KeyError:
+            pass
         vetoed: frozenset[int] = frozenset()
-        if self._veto_rx is None:
-            return vetoed
-        for text in (item.title, item.summary):
-            if text:
-                for m in self._veto_rx.finditer(text):
-                    vetoed |= self._veto_group[m.lastindex or 0]
+        for text in (title, summary):
+            for m in rx.finditer(text):
+                phrase = m.group()
+                topics = memo.get(phrase)
+                if topics is None:
+                    topics = self._veto_group[self._identify(self._veto_rx, text, m) or 0]
+                    if len(memo) >= defaults.RULE_MATCH_MEMO:
+                        memo.clear()
+                    memo[phrase] = topics
+                vetoed |= topics
         return vetoed
 
     def _imply(
@@ -358,38 +405,98 @@ class RuleCategorizer:
 
     # -- scanning --------------------------------------------------------------------------
 
-    def _scan_title(self, title: str, scores: dict[int, float]) -> dict[int, tuple[float, str]]:
-        """Add title evidence to ``scores``; return rule id -> (factor, matched text)."""
+    def _matches(self, text: str) -> list[tuple[int, str]]:
+        """(rule id, matched text) of every rule match in ``text``, in order.
+
+        The matches are found with the marker-less regex; which rule a matched text is comes
+        from :attr:`_term_of`. That memo is exact for keywords and entities: their prefix trees
+        look at nothing but the matched text (and the word boundaries around it, which hold
+        wherever the text matched), so the first rule, in the regex's order, that matches a
+        given text whole is the same in every story. A pattern may look further (a lookahead)
+        and comes after the trees, so a text a pattern matched is asked of ``_rx`` every time.
+        """
+        assert self._fast_rx is not None
+        found = self._fast_rx.findall(text)
+        if not found:
+            return []
+        term_of = self._term_of
+        try:
+            return [(term_of[s], s) for s in found]
+        except KeyError:
+            return [(i, s) for i, _, s in self._matches_at(text)]
+
+    def _matches_at(self, text: str) -> list[tuple[int, int, str]]:
+        """(rule id, start, matched text) of every rule match in ``text``, in order."""
+        assert self._fast_rx is not None
+        term_of = self._term_of
+        out: list[tuple[int, int, str]] = []
+        for m in self._fast_rx.finditer(text):
+            s = m.group()
+            i = term_of.get(s)
+            if i is None:
+                i = self._group_term[self._identify(self._rx, text, m) or 0]
+                if i not in self._pattern_rules:
+                    if len(term_of) >= defaults.RULE_MATCH_MEMO:
+                        term_of.clear()
+                    term_of[s] = i
+            out.append((i, m.start(), s))
+        return out
+
+    @staticmethod
+    def _identify(marked: re.Pattern[str] | None, text: str, m: re.Match[str]) -> int | None:
+        """Number of the marker group that ``marked`` (the regex with markers) sets for the
+        match ``m`` of its marker-less twin (same place, same extent)."""
+        assert marked is not None
+        again = marked.match(text, m.start())
+        if again is None or again.end() != m.end():  # cannot happen: the two match the same
+            raise RuntimeError(f"rule regexes disagree on {m.group()!r} in {text!r}")
+        return again.lastindex
+
+    def _scan_title(
+        self, title: str, scores: dict[int, float], found: list[tuple[int, str]] | None = None
+    ) -> dict[int, tuple[float, str]]:
+        """Add title evidence to ``scores``; return rule id -> (factor, matched text).
+
+        ``found``: the title's :meth:`_matches`, if the caller has them already.
+        """
         if not title or self._rx is None:
             return {}
         hits: dict[int, tuple[float, str]] = {}
-        spans = None
-        if not _QUOTE_CHARS.isdisjoint(title):
+        if _QUOTE_CHARS.isdisjoint(title):
+            for i, s in self._matches(title) if found is None else found:
+                if i not in hits:
+                    hits[i] = (TITLE_WEIGHT, s)
+        else:
             spans = [m.span() for m in _QUOTED.finditer(title)]
-        for m in self._rx.finditer(title):
-            i = self._group_term[m.lastindex or 0]
-            factor = TITLE_WEIGHT
-            if spans:
-                start = m.start()
-                if any(a <= start < b for a, b in spans):
+            for i, start, s in self._matches_at(title):
+                factor = TITLE_WEIGHT
+                if spans and any(a <= start < b for a, b in spans):
                     factor *= QUOTED_FACTOR
-            prev = hits.get(i)
-            if prev is None or factor > prev[0]:
-                hits[i] = (factor, m.group())
+                prev = hits.get(i)
+                if prev is None or factor > prev[0]:
+                    hits[i] = (factor, s)
+        scoring = self._scoring
         for i, (factor, _) in hits.items():
-            for j, w in self._scoring[i]:
+            for j, w in scoring[i]:
                 scores[j] = scores.get(j, 0.0) + w * factor
         return hits
 
-    def _scan_summary(self, summary: str, scores: dict[int, float]) -> dict[int, str]:
-        """Add summary evidence to ``scores``; return rule id -> matched text."""
+    def _scan_summary(
+        self, summary: str, scores: dict[int, float], found: list[tuple[int, str]] | None = None
+    ) -> dict[int, str]:
+        """Add summary evidence to ``scores``; return rule id -> matched text.
+
+        ``found``: the summary's :meth:`_matches`, if the caller has them already.
+        """
         if not summary or self._rx is None:
             return {}
         hits: dict[int, str] = {}
-        for m in self._rx.finditer(summary):
-            hits.setdefault(self._group_term[m.lastindex or 0], m.group())
+        for i, s in self._matches(summary) if found is None else found:
+            if i not in hits:
+                hits[i] = s
+        scoring = self._scoring
         for i in hits:
-            for j, w in self._scoring[i]:
+            for j, w in scoring[i]:
                 scores[j] = scores.get(j, 0.0) + w * SUMMARY_WEIGHT
         return hits
 
@@ -398,10 +505,9 @@ class RuleCategorizer:
         if not body or self._rx is None:
             return {}
         hits: dict[int, tuple[int, str]] = {}
-        for m in self._rx.finditer(body):
-            i = self._group_term[m.lastindex or 0]
+        for i, s in self._matches(body):
             prev = hits.get(i)
-            hits[i] = (1, m.group()) if prev is None else (prev[0] + 1, prev[1])
+            hits[i] = (1, s) if prev is None else (prev[0] + 1, prev[1])
         if not hits:
             return hits
         words = body.count(" ") + body.count("\n") + 1
@@ -426,28 +532,30 @@ class RuleCategorizer:
 
     def reason(self, j: int, ev: Evidence, *, with_score: bool = True) -> str:
         """Why the rules give topic ``j``: the matched terms per field and the score."""
-        title_hits, summary_hits, body_hits = ev.title_hits, ev.summary_hits, ev.body_hits
-        score = ev.scores.get(j, 0.0)
+        positive = self._positive
         parts = []
-        terms = [
-            f"'{text}'" + (" (quoted)" if f < TITLE_WEIGHT else "")
-            for i, (f, text) in title_hits.items()
-            if self._scores_for(i, j)
-        ]
-        if terms:
-            parts.append("title matches " + _listing(terms))
-        terms = [f"'{text}'" for i, text in summary_hits.items() if self._scores_for(i, j)]
-        if terms:
-            parts.append("summary matches " + _listing(terms))
-        terms = [
-            f"'{text}'" + (f" x{n}" if n > 1 else "")
-            for i, (n, text) in body_hits.items()
-            if self._scores_for(i, j)
-        ]
-        if terms:
-            parts.append("body matches " + _listing(terms))
+        if ev.title_hits:
+            terms = [
+                f"'{text}' (quoted)" if f < TITLE_WEIGHT else f"'{text}'"
+                for i, (f, text) in ev.title_hits.items()
+                if j in positive[i]
+            ]
+            if terms:
+                parts.append("title matches " + _listing(terms))
+        if ev.summary_hits:
+            terms = [f"'{text}'" for i, text in ev.summary_hits.items() if j in positive[i]]
+            if terms:
+                parts.append("summary matches " + _listing(terms))
+        if ev.body_hits:
+            terms = [
+                f"'{text}' x{n}" if n > 1 else f"'{text}'"
+                for i, (n, text) in ev.body_hits.items()
+                if j in positive[i]
+            ]
+            if terms:
+                parts.append("body matches " + _listing(terms))
         text = "; ".join(parts) or "rules match"
-        return f"{text} (score {score:.1f})" if with_score else text
+        return f"{text} (score {ev.scores.get(j, 0.0):.1f})" if with_score else text
 
     def _scores_for(self, i: int, j: int) -> bool:
         """Whether rule ``i`` adds to topic ``j``'s score."""
@@ -460,21 +568,23 @@ _END = ""
 _Trie = dict[str, "_Trie | int"]
 
 
-def _emit(node: _Trie, ends: list[int]) -> str:
-    """Regex source of a prefix tree, each rule's end marked by an empty group.
+def _emit(node: _Trie, ends: list[int], marker: str = "()") -> str:
+    """Regex source of a prefix tree, each rule's end marked by ``marker`` (an empty group).
 
     The value stored at each end is appended to ``ends`` in the order of the groups, so
     ``ends[match.lastindex - 1]`` (after any groups before the tree) tells which rule matched.
     Continuations come before a rule's end, so the longest rule wins at a position (the
-    word-boundary check after the tree makes the engine back off to shorter ones).
+    word-boundary check after the tree makes the engine back off to shorter ones). With
+    ``marker=""`` the source matches exactly the same (empty groups always match) but has no
+    groups.
     """
     branches = [
-        atom + _emit(node[atom], ends)  # type: ignore[arg-type]
+        atom + _emit(node[atom], ends, marker)  # type: ignore[arg-type]
         for atom in sorted((a for a in node if a != _END), key=_atom_order)
     ]
     if _END in node:
         ends.append(node[_END])  # type: ignore[arg-type]
-        branches.append("()")
+        branches.append(marker)
     if len(branches) == 1 and _END not in node:
         return branches[0]
     return f"(?:{'|'.join(branches)})"

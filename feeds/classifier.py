@@ -32,6 +32,7 @@ import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import chain
 from pathlib import Path
 from typing import Any
 
@@ -48,7 +49,6 @@ BODY_WORDS = 80
 _ENTITY = re.compile(r"&?#(\d{2,5});|&(?:quot|amp|lt|gt|apos|nbsp);")
 """Character references, also the mangled kind without '&' (``#39;``) seen in some wire feeds."""
 _TAGS = re.compile(r"<[^<>]{0,300}>")
-_SPACES = re.compile(r"\s+")
 
 
 def clean_for_model(text: str) -> str:
@@ -69,12 +69,14 @@ def _decode_entity(m: re.Match[str]) -> str:
 
 def model_text(title: str, summary: str = "", body: str = "") -> str:
     """The text the classifier reads: title and summary, or the body's start if no summary."""
-    parts = [title]
+    # str.split() splits on exactly the characters regex \s matches, so this is the parts
+    # joined, every run of whitespace made one space and the ends stripped
+    words = title.split()
     if summary:
-        parts.append(summary)
+        words += summary.split()
     elif body:
-        parts.append(" ".join(body.split(None, BODY_WORDS)[:BODY_WORDS]))
-    return clean_for_model(_SPACES.sub(" ", " ".join(parts)).strip())
+        words += body.split(None, BODY_WORDS)[:BODY_WORDS]
+    return clean_for_model(" ".join(words))
 
 
 @dataclass(frozen=True)
@@ -149,7 +151,7 @@ class TopicClassifier:
         has_tokens = lengths > 0
         out = np.tile(self.bias, (len(ids), 1))
         if has_tokens.any():
-            flat = np.fromiter((t for i in ids for t in i), dtype=np.int64, count=int(lengths.sum()))
+            flat = np.fromiter(chain.from_iterable(ids), dtype=np.int64, count=int(lengths.sum()))
             kept = lengths[has_tokens]
             starts = np.zeros(len(kept), dtype=np.int64)
             np.cumsum(kept[:-1], out=starts[1:])

@@ -8,9 +8,12 @@ Hand-off types are named for the direction data travels:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime, timedelta
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
+
+T = TypeVar("T")
 
 BlockKind = Literal["p", "h"]
 StoryKind = Literal["headline", "article"]
@@ -100,22 +103,50 @@ class Story:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Story:
-        return cls(
-            id=d["id"],
-            title=d["title"],
-            kind=d["kind"],
-            blocks=tuple(Block(k, t) for k, t in d["blocks"]),
-            summary=d["summary"],
-            author=d["author"],
-            agency=d["agency"],
-            published=_dt(d["published"]),
-            updated=_dt(d["updated"]),
-            source=d["source"],
-            topics=tuple(TopicTag(s, sc, r) for s, sc, r in d["topics"]),
-            content_hash=d.get("hash", ""),
-            version=d.get("v", 1),
-            seen_hashes=tuple(d.get("seen", ())),
+        return _new_story(
+            d["id"],
+            d["title"],
+            d["kind"],
+            tuple([Block(k, t) for k, t in d["blocks"]]),
+            d["summary"],
+            d["author"],
+            d["agency"],
+            _dt(d["published"]),
+            _dt(d["updated"]),
+            d["source"],
+            tuple([TopicTag(s, sc, r) for s, sc, r in d["topics"]]),
+            d.get("hash", ""),
+            d.get("v", 1),
+            tuple(d.get("seen", ())),
         )
+
+
+def positional_builder(cls: type[T]) -> Callable[..., T]:
+    """A constructor of the frozen slots dataclass ``cls`` taking every field, in order,
+    positionally: what ``cls(*values)`` gives, faster (half the time for :class:`ParsedStory`).
+
+    A frozen dataclass's ``__init__`` sets each field through ``object.__setattr__``; this
+    sets the slots directly. Only for classes without ``__post_init__`` or ``init=False`` fields.
+    """
+    hooks = hasattr(cls, "__post_init__") or not all(f.init for f in fields(cls))  # type: ignore[arg-type]
+    if hooks or "__slots__" not in cls.__dict__:
+        raise TypeError(f"{cls.__name__} is no slots dataclass that __init__ only stores fields of")
+    setters = tuple(cls.__dict__[f.name].__set__ for f in fields(cls))  # type: ignore[arg-type]
+    new = object.__new__
+
+    def build(*values: Any) -> T:
+        obj = new(cls)
+        for set_field, value in zip(setters, values, strict=True):
+            set_field(obj, value)
+        return obj
+
+    return build
+
+
+new_parsed_story: Callable[..., ParsedStory] = positional_builder(ParsedStory)
+"""``ParsedStory(title, kind, blocks, author, agency, line)``, faster (the parser makes many)."""
+
+_new_story: Callable[..., Story] = positional_builder(Story)
 
 
 def _ts(dt: datetime) -> int:
@@ -124,7 +155,7 @@ def _ts(dt: datetime) -> int:
 
 
 def _dt(us: int) -> datetime:
-    return _EPOCH + timedelta(microseconds=us)
+    return _EPOCH + timedelta(0, 0, us)  # (days, seconds, microseconds): positional is faster
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)

@@ -65,8 +65,8 @@ from typing import NamedTuple
 
 from config import defaults
 from feeds.errors import InputRejected
-from feeds.model import Block, ParsedStory, StoryKind
-from feeds.text import clean_text
+from feeds.model import Block, ParsedStory, StoryKind, new_parsed_story
+from feeds.text import xml_safe
 
 MAX_TITLE_CHARS = 1000
 """Longest title accepted; a longer one is a ``too-long-title`` item error."""
@@ -185,15 +185,20 @@ def _line_at(head: str) -> int:
 
 
 def _blocks(text: str) -> list[list[_Line]]:
-    """Cut the cleaned text into blocks of non-blank lines, dropping separators."""
-    text = clean_text(text.replace("\r\n", "\n").replace("\r", "\n"))
+    """Cut the cleaned text into blocks of non-blank lines, dropping separators.
+
+    Every line is stripped here, so :func:`~feeds.text.xml_safe` is enough: what
+    :func:`~feeds.text.clean_text` adds (stripping each line's end) would be done twice.
+    """
+    text = xml_safe(text.replace("\r\n", "\n").replace("\r", "\n"))
     blocks: list[list[_Line]] = []
     current: list[_Line] = []
+    dashes, separator_chars = _DASHES, _SEPARATOR_CHARS
     for no, raw in enumerate(text.split("\n"), start=1):
         line = raw.strip()
         if not line:
             continue
-        if line[0] in _DASHES and _is_separator(line):
+        if line[0] in dashes and not line.strip(separator_chars):  # a separator
             if current:
                 blocks.append(current)
                 current = []
@@ -202,11 +207,6 @@ def _blocks(text: str) -> list[list[_Line]]:
     if current:
         blocks.append(current)
     return blocks
-
-
-def _is_separator(line: str) -> bool:
-    """A stripped, non-blank line holding only dashes (and spaces between them)."""
-    return not line.strip(_SEPARATOR_CHARS)
 
 
 def _segments(block: list[_Line]) -> Iterator[tuple[list[_Line], _Byline | None]]:
@@ -300,8 +300,7 @@ def _add(
         _reject(result, "too-long-title", msg, title.no)
         return
     author, agency = (byline.author, byline.agency) if byline else (None, None)
-    story = ParsedStory(title.text, kind, blocks, author, agency, title.no)
-    result.stories.append(story)
+    result.stories.append(new_parsed_story(title.text, kind, blocks, author, agency, title.no))
 
 
 def _reject(result: ParseResult, reason: str, message: str, line: int) -> None:

@@ -33,6 +33,9 @@ _FOLD = str.maketrans(
 )
 """Curly quotes, primes and guillemets to straight quotes; every kind of dash to ``-``."""
 
+_ASCII_FOLD = tuple((chr(k), v) for k, v in _FOLD.items() if k < 128)
+"""The pairs of :data:`_FOLD` that change ASCII text (the backtick)."""
+
 
 def clean_text(s: str) -> str:
     """Return ``s`` safe for XML 1.0: illegal characters removed, NFC, no trailing whitespace.
@@ -40,10 +43,15 @@ def clean_text(s: str) -> str:
     Removed are the C0 controls except tab, LF and CR, U+FFFE, U+FFFF and lone surrogates.
     Trailing whitespace is stripped from every line (and so from the end of the text).
     """
-    s = _normalize("NFC", _XML_ILLEGAL.sub("", s))
+    s = xml_safe(s)
     if "\n" not in s:
         return s.rstrip()
     return "\n".join(line.rstrip() for line in s.split("\n")).rstrip()
+
+
+def xml_safe(s: str) -> str:
+    """:func:`clean_text` without the whitespace stripping: XML-illegal characters removed, NFC."""
+    return _normalize("NFC", _XML_ILLEGAL.sub("", s))
 
 
 def normalise_title(s: str) -> str:
@@ -53,8 +61,12 @@ def normalise_title(s: str) -> str:
     dashes become ``-``, runs of whitespace become one space, and punctuation at either end
     is dropped. Titles that differ only in those respects give the same key.
     """
-    s = _normalize("NFKC", clean_text(s)).casefold().translate(_FOLD)
-    return _strip_punctuation(" ".join(s.split()))
+    s = _normalize("NFKC", clean_text(s)).casefold()
+    if s.isascii():  # the usual case: a few characters to fold, edges stripped in one call
+        for old, new in _ASCII_FOLD:
+            s = s.replace(old, new)
+        return " ".join(s.split()).strip(_ASCII_EDGE)
+    return _strip_punctuation(" ".join(s.translate(_FOLD).split()))
 
 
 def _normalize(form: str, s: str) -> str:
@@ -104,3 +116,7 @@ def _strip_punctuation(s: str) -> str:
 
 def _is_edge(c: str) -> bool:
     return c.isspace() or unicodedata.category(c).startswith("P")
+
+
+_ASCII_EDGE = "".join(c for c in map(chr, range(128)) if _is_edge(c))
+"""The ASCII characters :func:`_strip_punctuation` drops."""

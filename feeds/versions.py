@@ -19,7 +19,9 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from functools import lru_cache
 
+from config import defaults
 from feeds import near
 from feeds.ids import content_hash, story_id
 from feeds.model import ParsedStory, Story
@@ -32,10 +34,27 @@ class Incoming:
     parsed: ParsedStory
     agency: str
     stamp: datetime
+    _exact_id: str | None = field(default=None, init=False, repr=False, compare=False)
+    """:attr:`exact_id`, once computed (normalising and hashing a title is not free)."""
+    _band_hashes: list[int] | None = field(default=None, init=False, repr=False, compare=False)
+    """The title's buckets as numbers, when :func:`group_dump` computed them."""
 
     @property
     def exact_id(self) -> str:
-        return story_id(self.agency, self.parsed.title)
+        """The id of this item's own agency and title (:func:`~feeds.ids.story_id`)."""
+        found = self._exact_id
+        if found is None:
+            found = story_id(self.agency, self.parsed.title)
+            object.__setattr__(self, "_exact_id", found)
+        return found
+
+    @property
+    def buckets(self) -> list[str]:
+        """:func:`feeds.near.buckets` of the title (free after :func:`group_dump`), e.g. to carry
+        in a batch payload to a worker that hands them to :func:`feeds.near.remember_buckets`."""
+        if self._band_hashes is None:
+            return near.buckets(self.parsed.title)
+        return [f"{h:08x}" for h in self._band_hashes]
 
 
 def group_dump(items: Sequence[Incoming]) -> list[list[Incoming]]:
@@ -44,34 +63,57 @@ def group_dump(items: Sequence[Incoming]) -> list[list[Incoming]]:
     An exact repeat of a title is dropped (the first, newest, occurrence wins); an item whose
     title is near an earlier group's head (same agency) joins that group as an older version.
     """
-    groups: list[list[Incoming]] = []
+    firsts: list[Incoming] = []
     seen_ids: set[str] = set()
-    buckets: dict[tuple[int, str], int] = {}
     for item in items:
-        if item.exact_id in seen_ids:
-            continue
-        seen_ids.add(item.exact_id)
-        keys = [(band, f"{item.agency}:{b}") for band, b in enumerate(near.buckets(item.parsed.title))]
-        candidates = {buckets[k] for k in keys if k in buckets}
-        match = near.best_match(
-            item.parsed.title, [(g, groups[g][0].parsed.title) for g in sorted(candidates)]
-        )
-        if match is not None:
-            groups[match].append(item)
-            continue
-        for k in keys:
-            buckets.setdefault(k, len(groups))
+        exact_id = item.exact_id
+        if exact_id not in seen_ids:
+            seen_ids.add(exact_id)
+            firsts.append(item)
+    word_sets = [near.words(item.parsed.title) for item in firsts]
+    groups: list[list[Incoming]] = []
+    heads: list[frozenset[str]] = []  # the word set of each group's head (its newest item)
+    index: dict[str, list[dict[int, int]]] = {}  # agency -> for each band: bucket -> group
+    for item, ws, hashes in zip(firsts, word_sets, near.band_hashes(word_sets), strict=True):
+        object.__setattr__(item, "_band_hashes", hashes)
+        bands = index.get(item.agency)
+        if bands is None:
+            bands = index[item.agency] = [{} for _ in range(near.BANDS)]
+        candidates = set(map(dict.get, bands, hashes))  # no hashes (a short title): no candidates
+        candidates.discard(None)
+        if candidates:
+            match = near.best_match_words(ws, [(g, heads[g]) for g in sorted(candidates)])
+            if match is not None:
+                groups[match].append(item)
+                continue
+        for band, h in zip(bands, hashes, strict=False):  # a short title has no hashes
+            band.setdefault(h, len(groups))
         groups.append([item])
+        heads.append(ws)
     return groups
 
 
 def near_keys(agency: str, titles: Sequence[str]) -> tuple[tuple[int, str], ...]:
     """The LSH entries under which a story with these titles is found again."""
-    return tuple(
-        dict.fromkeys(
-            (band, f"{agency}:{b}") for title in titles for band, b in enumerate(near.buckets(title))
-        )
-    )
+    if len(titles) == 1:
+        return _title_keys(agency, titles[0])
+    return tuple(dict.fromkeys(k for title in titles for k in _title_keys(agency, title)))
+
+
+def near_keys_many(stories: Sequence[tuple[str, Sequence[str]]]) -> list[tuple[tuple[int, str], ...]]:
+    """:func:`near_keys` of many ``(agency, titles)`` at once (their buckets computed together)."""
+    flat = [title for _, titles in stories for title in titles]
+    found = dict(zip(flat, near.buckets_many(flat), strict=True))
+    return [
+        tuple(dict.fromkeys((band, f"{agency}:{b}") for t in titles for band, b in enumerate(found[t])))
+        for agency, titles in stories
+    ]
+
+
+@lru_cache(maxsize=defaults.NEAR_TITLE_CACHE)
+def _title_keys(agency: str, title: str) -> tuple[tuple[int, str], ...]:
+    """:func:`near_keys` of one title (whose buckets are distinct: one per band)."""
+    return tuple((band, f"{agency}:{b}") for band, b in enumerate(near.buckets(title)))
 
 
 @dataclass
