@@ -15,6 +15,8 @@ from feeds.errors import StoreUnavailable
 from feeds.store import StoryStore
 from feeds.taxonomy import Taxonomy
 from services import api, feeds_bp, health, pages, websub_bp
+from services.fast_feeds import FastFeeds
+from services.security import HTML_SECURITY_HEADERS, SECURITY_HEADERS
 from services.state import AppState
 
 RETRY_AFTER_SECONDS = 5
@@ -48,15 +50,14 @@ def create_app(settings: Settings, client: redis.Redis | None = None) -> Flask:
 
     @app.after_request
     def _security_headers(resp: Response) -> Response:
-        resp.headers.setdefault("X-Content-Type-Options", "nosniff")
+        for name, value in SECURITY_HEADERS:
+            resp.headers.setdefault(name, value)
         if resp.mimetype == "text/html":
-            resp.headers.setdefault(
-                "Content-Security-Policy",
-                "default-src 'none'; style-src 'self'; img-src 'self'; "
-                "script-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
-            )
-            resp.headers.setdefault("X-Frame-Options", "DENY")
-            resp.headers.setdefault("Referrer-Policy", "no-referrer")
+            for name, value in HTML_SECURITY_HEADERS:
+                resp.headers.setdefault(name, value)
         return resp
 
+    # Plain feed requests are answered before Flask routing (see services/fast_feeds.py);
+    # everything else, and anything the fast path cannot answer itself, reaches Flask unchanged.
+    app.wsgi_app = FastFeeds(app.wsgi_app, app.extensions["wirefeed"])  # type: ignore[method-assign]
     return app

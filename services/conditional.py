@@ -15,19 +15,27 @@ def _etag_matches(header: str, etags: tuple[str, ...]) -> bool:
     return any(tag.strip().removeprefix("W/") in bare for tag in header.split(","))
 
 
-def not_modified(request: Request, etags: tuple[str, ...], last_modified: str) -> bool:
-    """True when the request's validators say the client already has this version.
+def validators_match(
+    if_none_match: str | None, if_modified_since: str | None, etags: tuple[str, ...], last_modified: str
+) -> bool:
+    """True when the request's ``If-None-Match`` / ``If-Modified-Since`` values (``None`` when
+    absent) say the client already has this version.
 
     ``etags`` are the tags of the same content (plain and gzipped representations).
     ``If-None-Match`` wins over ``If-Modified-Since`` when both are sent.
     """
-    inm = request.headers.get("If-None-Match")
-    if inm is not None:
-        return _etag_matches(inm, etags)
-    ims = request.headers.get("If-Modified-Since")
-    if ims:
+    if if_none_match is not None:
+        return _etag_matches(if_none_match, etags)
+    if if_modified_since:
         try:
-            return parsedate_to_datetime(last_modified) <= parsedate_to_datetime(ims)
+            return parsedate_to_datetime(last_modified) <= parsedate_to_datetime(if_modified_since)
         except (TypeError, ValueError, IndexError):
             return False
     return False
+
+
+def not_modified(request: Request, etags: tuple[str, ...], last_modified: str) -> bool:
+    """:func:`validators_match` for a Flask request."""
+    return validators_match(
+        request.headers.get("If-None-Match"), request.headers.get("If-Modified-Since"), etags, last_modified
+    )

@@ -34,6 +34,7 @@ from feeds.select import log_page, select
 from feeds.store import FeedDoc
 from services.conditional import not_modified
 from services.feed_request import BadFeedRequest, FeedRequest, UnknownFeed, parse
+from services.stale import stale_key
 from services.state import AppState, state
 
 bp = Blueprint("feeds", __name__)
@@ -68,7 +69,7 @@ def _serve(spec: str, fmt: str | None) -> Response:
         return plain(str(exc), 404)
     except BadFeedRequest as exc:
         return plain(str(exc), 400)
-    stale_key = f"{req.fmt}:{request.full_path}"
+    key = stale_key(req.fmt, request.full_path)
     try:
         if req.is_plain(st.settings):
             doc = _current_doc(st, req.slugs[0], req.fmt)
@@ -76,13 +77,13 @@ def _serve(spec: str, fmt: str | None) -> Response:
         else:
             doc, cache = _variant_doc(st, req)
     except redis.RedisError:
-        doc = st.stale.get(stale_key)
+        doc = st.stale.get(key)
         if doc is None:
             raise  # -> 503 with Retry-After (services.app)
         resp = _respond(st, doc, req.fmt, "public, max-age=5", _public_url(), vary_accept=req.negotiated)
         resp.headers["Warning"] = '110 - "Response is Stale"'
         return resp
-    st.stale.put(stale_key, doc)
+    st.stale.put(key, doc)
     self_url = (
         _public_url() if not req.is_plain(st.settings) else feed_url(st.settings.base_url, req.spec, req.fmt)
     )

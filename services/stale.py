@@ -13,6 +13,11 @@ from collections import OrderedDict
 from feeds.store import FeedDoc
 
 
+def stale_key(fmt: str, full_path: str) -> str:
+    """The cache key of a feed response: its format and ``request.full_path`` (path, ``?``, query)."""
+    return f"{fmt}:{full_path}"
+
+
 class StaleCache:
     """A small thread-safe LRU of feed documents by request key."""
 
