@@ -2,7 +2,7 @@
 
     wirefeed up [--port N]             everything: Redis, workers, web; ingests the sample
     wirefeed ingest PATH... [--wait]   queue dumps; --wait prints new / updated / unchanged
-    wirefeed worker [--queues ...]     an rq worker (ingest and/or categorize)
+    wirefeed worker [--queues ...]     an rq worker (ingest, express, categorize, websub)
     wirefeed serve [--port N]          the web service (gunicorn)
     wirefeed classify                  JSON lines in (title, summary, body), topics out
     wirefeed failed                    stories the categorizer failed on, and failed jobs
@@ -206,7 +206,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     wk = sub.add_parser("worker", help="run an rq worker")
     wk.add_argument(
-        "--queues", default="ingest,categorize", help="comma-separated: ingest, categorize, websub"
+        "--queues", default="ingest,categorize", help="comma-separated: ingest, express, categorize, websub"
     )
     wk.add_argument("--burst", action="store_true", help="stop when the queues are empty")
     wk.set_defaults(func=cmd_worker)

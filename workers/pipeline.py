@@ -65,7 +65,7 @@ from config.settings import Settings
 from feeds import keys, near
 from feeds.categorize import TaggingInput
 from feeds.errors import InputRejected, WirefeedError
-from feeds.model import Block, ParsedStory, Story, TopicTag, from_micros, to_micros
+from feeds.model import Block, Story, TopicTag, from_micros, new_parsed_story, to_micros
 from feeds.parse import parse_dump
 from feeds.publish import publish
 from feeds.store import StoryChange, StoryStore
@@ -500,18 +500,16 @@ def _incoming_to_json(item: Incoming) -> dict[str, Any]:
         "agency": item.agency,
         "line": p.line,
         "stamp": to_micros(item.stamp),
+        "lsh": item.buckets,  # computed by group_dump already: the categorizer need not again
     }
 
 
 def _incoming_from_json(d: dict[str, Any]) -> Incoming:
-    parsed = ParsedStory(
-        title=d["title"],
-        kind=d["kind"],
-        blocks=tuple(Block(k, t) for k, t in d["blocks"]),
-        author=d["author"],
-        agency=d["agency"],
-        line=d["line"],
+    parsed = new_parsed_story(
+        d["title"], d["kind"], tuple(Block(k, t) for k, t in d["blocks"]), d["author"], d["agency"], d["line"]
     )
+    if (lsh := d.get("lsh")) is not None:
+        near.remember_buckets(d["title"], lsh)
     return Incoming(parsed, d["agency"], from_micros(d["stamp"]))
 
 
