@@ -106,6 +106,7 @@ class Stack:
             "REDIS_URL": self.redis_url,
             "WIREFEED_BASE_URL": base,
             "WIREFEED_INGEST_TOKEN": TOKEN,
+            "WIREFEED_INGEST_RATE": "1000000",  # the probes post many small dumps a minute
             "WIREFEED_DATA_DIR": str(self.workdir / "var"),
             "PYTHONDONTWRITEBYTECODE": "1",
             **extra,

@@ -40,13 +40,16 @@ def _origin(client: redis.Redis, job_id: str) -> str | None:
 
 
 @pytest.mark.usefixtures("workers")
-def test_a_small_dump_is_ingested_whole_in_one_express_job(
+def test_a_small_dump_is_ingested_whole_in_one_express_job_and_rendered_on_request(
     client: redis.Redis, live_server: str, settings: Settings
 ) -> None:
     titles = unique_titles(3, seed=101)
     ingest_id = _post_and_wait(live_server, dump(titles))
     assert _origin(client, f"ingest-{ingest_id}") == keys.EXPRESS_QUEUE
     assert not client.exists(f"rq:job:batch-{ingest_id}-0")  # no categorize job
+    first = story_id(settings.default_agency, titles[0])
+    stored = client.hget(keys.feed_doc(keys.ALL_TOPIC, "atom"), "body") or b""
+    assert f":story:{first}<".encode() not in stored  # not rendered by the job: by the first GET
     atom = requests.get(f"{live_server}/feeds/all.atom", timeout=10).text
     assert all(f":story:{story_id(settings.default_agency, t)}<" in atom for t in titles)
 

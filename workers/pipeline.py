@@ -11,7 +11,8 @@ In pseudocode (each step names the function that runs it)::
             enqueue ingest_dump(ingest)               #   -> ingest queue
 
     run_express(ingest)                               # express worker: small dumps, whole
-        run_ingest(ingest) without queueing, then run_batch(ingest, n) for each batch
+        run_ingest(ingest) without queueing, then run_batch(ingest, n) for each batch,
+        without publish(): the web renders each touched feed on its first request
 
     run_ingest(ingest)                                # ingest worker
         parsed = parse_dump(GET wf:dump:<ingest>)
@@ -200,9 +201,9 @@ def run_express(ctx: WorkerContext, ingest_id: str) -> dict[str, int]:
     stories, batches = _split(ctx, ingest_id)
     counts: dict[str, int] = {"stories": stories, "batches": len(batches)}
     for n in batches:
-        for name, value in run_batch(ctx, ingest_id, n).items():
+        for name, value in run_batch(ctx, ingest_id, n, render=False).items():
             counts[name] = counts.get(name, 0) + value
-    finish(ctx, ingest_id)  # a re-run after dying while publishing has no batch left to run
+    finish(ctx, ingest_id, render=False)  # a re-run after dying in finish() has no batch left
     return counts
 
 
@@ -311,7 +312,7 @@ return {'done', unpack(touched)}
 """
 
 
-def run_batch(ctx: WorkerContext, ingest_id: str, batch_no: int) -> dict[str, int]:
+def run_batch(ctx: WorkerContext, ingest_id: str, batch_no: int, *, render: bool = True) -> dict[str, int]:
     """Tag and store one batch, exactly once however often it runs; the batch that completes
     its ingest appends the ingest's change-log entries and publishes its topics.
 
@@ -358,19 +359,25 @@ def run_batch(ctx: WorkerContext, ingest_id: str, batch_no: int) -> dict[str, in
         args=[str(batch_no), settings.result_ttl, now_micros(), keys.topic_log(""), keys.topic_meta("")],
     )
     if outcome in (b"done", b"again"):  # again: perhaps a re-run after dying while publishing
-        finish(ctx, ingest_id)
+        finish(ctx, ingest_id, render=render)
     return counts
 
 
-def finish(ctx: WorkerContext, ingest_id: str) -> None:
+def finish(ctx: WorkerContext, ingest_id: str, *, render: bool = True) -> None:
     """Publish the topics of an ingest whose stories are all stored and logged, tell WebSub
-    subscribers, and mark it done (a no-op unless the ingest is in state ``publishing``)."""
+    subscribers, and mark it done (a no-op unless the ingest is in state ``publishing``).
+
+    ``render=False`` (the express path) leaves rendering to the first request for each feed
+    (the web renders a document older than its topic and stores it), so a burst of small
+    ingests does not wait behind renders of documents nobody may fetch before the next one.
+    """
     r = ctx.redis
     state, touched_json = r.hmget(keys.ingest(ingest_id), "state", "touched")
     if state != b"publishing":
         return
     touched = list(json.loads(touched_json or "[]"))  # Lua's cjson writes an empty list as {}
-    publish(ctx.store, ctx.taxonomy, ctx.settings, touched)
+    if render:
+        publish(ctx.store, ctx.taxonomy, ctx.settings, touched)
     websub_notify(r, ctx.settings, touched)
     pipe = r.pipeline(transaction=True)
     pipe.hset(keys.ingest(ingest_id), "state", "done")
