@@ -6,7 +6,7 @@
     python -m bench.profile     # py-spy profiles of the workers and the web server -> bench/profiles/
 
 It starts the real stack as subprocesses on 127.0.0.1 (its own Redis with AOF as deployed, one
-ingest and two categorizer rq workers via ``wirefeed worker``, the web service via
+ingest, one express and two categorizer rq workers via ``wirefeed worker``, the web service via
 ``wirefeed serve --workers 2`` as docker-compose runs it, nginx with ``config/nginx.conf``) and
 measures, each figure the median of several runs and each against a baseline measured in the
 same run on the same machine:

@@ -87,7 +87,7 @@ class Prober:
                 parts = [
                     ("POST returned -> express job starts", returned, ing[0]),
                     ("express job starts -> seen over HTTP", ing[0], seen),
-                    ("express job (split, categorize, save, publish)", ing[0], ing[1]),
+                    ("express job (split, categorize, save)", ing[0], ing[1]),
                 ]
             else:
                 parts = [

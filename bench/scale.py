@@ -6,7 +6,9 @@ With ``scale_small`` (1,000) and then ``scale_large`` (200,000) stories stored:
 - ingest rate of a fresh dump of ``scale_ingest`` stories (all new), end to end as in scenario 1
   (at the small size the store is reset to ``scale_small`` stories before every run).
 
-The large store is filled through the real pipeline (dumps of 20,000 new stories). Then Redis
+The large store is filled through the real pipeline (dumps of 20,000 new stories); before each
+measurement, at both sizes, Redis rewrites its AOF (:meth:`Scale.settle`), so that no rewrite
+lands inside a measurement by chance. Then Redis
 memory per stored story (``used_memory`` growth / stories, and ``MEMORY USAGE`` of headline
 stories plus their share of the topic indexes), and the peak RSS (``VmHWM``) of the web and
 worker processes over the whole bench run.
@@ -62,8 +64,35 @@ class Scale:
                 wait_ingest(h.r, ingest_id, timeout=h.plan.ingest_timeout * 3)
         wait_feeds_current(h.web, h.r, h.slugs, timeout=60)
 
+    def settle(self, timeout: float = 300.0) -> None:
+        """Rewrite Redis's AOF now and wait until it is done (and no snapshot is being saved).
+
+        Filling the store sets off AOF rewrites (a forked child copying the whole dataset:
+        seconds at 200,000 stories) whenever the file has doubled since the last one; without
+        this, one lands inside a measurement at one size and not at the other, by chance. After
+        a rewrite the file must double again before the next, which the measurements never do.
+        """
+        r = self.h.r
+        busy = ("aof_rewrite_in_progress", "aof_rewrite_scheduled", "rdb_bgsave_in_progress")
+
+        def idle() -> bool:
+            info = r.info("persistence")
+            return not any(int(info.get(k, 0)) for k in busy)
+
+        deadline = time.monotonic() + timeout
+        while not idle() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        if int(r.info("persistence").get("aof_enabled", 0)):
+            r.bgrewriteaof()
+            time.sleep(0.2)
+            while not idle() and time.monotonic() < deadline:
+                time.sleep(0.2)
+        if not idle():
+            self.h.say(f"scenario 4: Redis still rewriting its AOF after {timeout:.0f} s; measuring anyway")
+
     def serving(self) -> tuple[list[float], list[float], list[float]]:
         """Per run: feed p50 ms at 1 connection, feed req/s at 32, topic page p50 ms at 1."""
+        self.settle()
         plan, port = self.h.plan, self.h.stack.web_port
         feed, page = f"/feeds/{plan.topic}.atom", f"/topics/{plan.topic}"
         secs = plan.scale_wrk_seconds
@@ -116,6 +145,7 @@ def run(h: Harness) -> list[Row]:
     for _ in range(plan.runs):
         h.stack.reset()
         s.fill_to(plan.scale_small)
+        s.settle()
         small_rates.append(s.ingest_rate(plan.scale_ingest))
     h.stack.reset()
     s.fill_to(plan.scale_small)
@@ -136,7 +166,10 @@ def run(h: Harness) -> list[Row]:
     per_story, head_key, art_key, index_share = _memory(h, used_before)
     big_runs = s.serving()
     big_p50, big_rps, big_page = (median(x) or 0.0 for x in big_runs)
-    big_rates = [s.ingest_rate(plan.scale_ingest) for _ in range(plan.runs)]
+    big_rates = []
+    for _ in range(plan.runs):
+        s.settle()
+        big_rates.append(s.ingest_rate(plan.scale_ingest))
     h.say(
         f"scenario 4: {h.stored():,} stored: feed p50 {big_p50:.2f} ms, {big_rps:,.0f} req/s, "
         f"topic page p50 {big_page:.2f} ms; "
