@@ -149,10 +149,16 @@ def band_hashes(word_sets: Sequence[frozenset[str]]) -> list[list[int]]:
     out: list[list[int]] = [[]] * len(word_sets)
     todo = [n for n, ws in enumerate(word_sets) if len(ws) >= MIN_WORDS]
     crc, fmt = zlib.crc32, _BAND_FORMAT
-    for n, mins in zip(todo, minhash([word_sets[n] for n in todo]), strict=True):
-        it = [iter(mins)] * ROWS
-        out[n] = [crc(fmt % band) for band in zip(*it, strict=True)]
+    for start in range(0, len(todo), MINHASH_CHUNK):  # bounded memory for a dump of any size
+        chunk = todo[start : start + MINHASH_CHUNK]
+        for n, mins in zip(chunk, minhash([word_sets[n] for n in chunk]), strict=True):
+            it = [iter(mins)] * ROWS
+            out[n] = [crc(fmt % band) for band in zip(*it, strict=True)]
     return out
+
+
+MINHASH_CHUNK = 2048
+"""Titles whose signatures :func:`band_hashes` computes in one array (a few MB)."""
 
 
 def minhash(word_sets: Sequence[frozenset[str]]) -> list[list[int]]:
