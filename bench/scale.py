@@ -19,6 +19,8 @@ from __future__ import annotations
 import json
 import time
 
+import redis
+
 from bench.client import post_dump, wait_feeds_current, wait_ingest
 from bench.gen import generate
 from bench.harness import Harness
@@ -83,7 +85,11 @@ class Scale:
         while not idle() and time.monotonic() < deadline:
             time.sleep(0.2)
         if int(r.info("persistence").get("aof_enabled", 0)):
-            r.bgrewriteaof()
+            try:
+                r.bgrewriteaof()
+            except redis.ResponseError as exc:  # one started by itself meanwhile: as good
+                if "already in progress" not in str(exc):
+                    raise
             time.sleep(0.2)
             while not idle() and time.monotonic() < deadline:
                 time.sleep(0.2)
