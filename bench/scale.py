@@ -6,9 +6,9 @@ With ``scale_small`` (1,000) and then ``scale_large`` (200,000) stories stored:
 - ingest rate of a fresh dump of ``scale_ingest`` stories (all new), end to end as in scenario 1
   (at the small size the store is reset to ``scale_small`` stories before every run).
 
-The large store is filled through the real pipeline (dumps of 20,000 new stories); before each
-measurement, at both sizes, Redis rewrites its AOF (:meth:`Scale.settle`), so that no rewrite
-lands inside a measurement by chance. Then Redis
+The large store is filled through the real pipeline (dumps of 20,000 new stories); before the
+measurements at each size Redis rewrites its AOF and the kernel writes it back
+(:meth:`Scale.settle`), so that no rewrite lands inside a measurement by chance. Then Redis
 memory per stored story (``used_memory`` growth / stories, and ``MEMORY USAGE`` of headline
 stories plus their share of the topic indexes), and the peak RSS (``VmHWM``) of the web and
 worker processes over the whole bench run.
@@ -17,6 +17,7 @@ worker processes over the whole bench run.
 from __future__ import annotations
 
 import json
+import os
 import time
 
 import redis
@@ -66,39 +67,43 @@ class Scale:
                 wait_ingest(h.r, ingest_id, timeout=h.plan.ingest_timeout * 3)
         wait_feeds_current(h.web, h.r, h.slugs, timeout=60)
 
-    def settle(self, timeout: float = 300.0) -> None:
-        """Rewrite Redis's AOF now and wait until it is done (and no snapshot is being saved).
+    def settle(self, *, rewrite: bool, timeout: float = 300.0) -> None:
+        """Let Redis's persistence settle before a measurement: wait for any AOF rewrite or
+        snapshot in progress, with ``rewrite`` start one and wait for it too, then flush the
+        kernel's dirty pages (``sync``).
 
-        Filling the store sets off AOF rewrites (a forked child copying the whole dataset:
-        seconds at 200,000 stories) whenever the file has doubled since the last one; without
-        this, one lands inside a measurement at one size and not at the other, by chance. After
-        a rewrite the file must double again before the next, which the measurements never do.
+        Filling the store sets off AOF rewrites (a forked child copying the whole dataset, and
+        hundreds of MB written back to disk afterwards at 200,000 stories) whenever the file has
+        doubled since the last one: without this, one lands inside a measurement at one size and
+        not at the other, by chance. After a rewrite the file must double again before the next,
+        which the measurements never make it do.
         """
         r = self.h.r
         busy = ("aof_rewrite_in_progress", "aof_rewrite_scheduled", "rdb_bgsave_in_progress")
 
-        def idle() -> bool:
-            info = r.info("persistence")
-            return not any(int(info.get(k, 0)) for k in busy)
+        def wait_idle() -> None:
+            while time.monotonic() < deadline:
+                info = r.info("persistence")
+                if not any(int(info.get(k, 0)) for k in busy):
+                    return
+                time.sleep(0.2)
+            self.h.say(f"scenario 4: Redis still busy persisting after {timeout:.0f} s; measuring anyway")
 
         deadline = time.monotonic() + timeout
-        while not idle() and time.monotonic() < deadline:
-            time.sleep(0.2)
-        if int(r.info("persistence").get("aof_enabled", 0)):
+        wait_idle()
+        if rewrite and int(r.info("persistence").get("aof_enabled", 0)):
             try:
                 r.bgrewriteaof()
             except redis.ResponseError as exc:  # one started by itself meanwhile: as good
                 if "already in progress" not in str(exc):
                     raise
             time.sleep(0.2)
-            while not idle() and time.monotonic() < deadline:
-                time.sleep(0.2)
-        if not idle():
-            self.h.say(f"scenario 4: Redis still rewriting its AOF after {timeout:.0f} s; measuring anyway")
+            wait_idle()
+        os.sync()  # the rewritten file's pages, written back now rather than during a measurement
 
     def serving(self) -> tuple[list[float], list[float], list[float]]:
         """Per run: feed p50 ms at 1 connection, feed req/s at 32, topic page p50 ms at 1."""
-        self.settle()
+        self.settle(rewrite=True)
         plan, port = self.h.plan, self.h.stack.web_port
         feed, page = f"/feeds/{plan.topic}.atom", f"/topics/{plan.topic}"
         secs = plan.scale_wrk_seconds
@@ -151,7 +156,7 @@ def run(h: Harness) -> list[Row]:
     for _ in range(plan.runs):
         h.stack.reset()
         s.fill_to(plan.scale_small)
-        s.settle()
+        s.settle(rewrite=True)
         small_rates.append(s.ingest_rate(plan.scale_ingest))
     h.stack.reset()
     s.fill_to(plan.scale_small)
@@ -174,7 +179,7 @@ def run(h: Harness) -> list[Row]:
     big_p50, big_rps, big_page = (median(x) or 0.0 for x in big_runs)
     big_rates = []
     for _ in range(plan.runs):
-        s.settle()
+        s.settle(rewrite=False)
         big_rates.append(s.ingest_rate(plan.scale_ingest))
     h.say(
         f"scenario 4: {h.stored():,} stored: feed p50 {big_p50:.2f} ms, {big_rps:,.0f} req/s, "
