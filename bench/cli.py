@@ -70,9 +70,7 @@ def _run_scenarios(args: argparse.Namespace, plan: Plan, chosen: list[int], work
     out = Outcome()
     stack = Stack(workdir, categorizers=args.categorizers)
     try:
-        stack.start_redis()
-        stack.start_workers()
-        stack.start_web()
+        stack.start_all()
         h = Harness(stack, plan)
         out.redis_version = h.r.info("server")["redis_version"]
         h.say(f"stack up: Redis {stack.redis_url}, web :{stack.web_port}, work folder {workdir}")

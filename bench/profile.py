@@ -184,9 +184,7 @@ def main(argv: list[str] | None = None) -> int:
     with temp_workdir() as workdir:
         stack = Stack(workdir, categorizers=args.categorizers)
         try:
-            stack.start_redis()
-            stack.start_workers()
-            stack.start_web()
+            stack.start_all()
             h = Harness(stack, plan)
             data = generate(plan.stories, plan.seed)
             h.ingest(generate(500, 99))  # warm every process up

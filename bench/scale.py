@@ -73,7 +73,7 @@ class Scale:
         kernel's dirty pages (``sync``).
 
         Filling the store sets off AOF rewrites (a forked child copying the whole dataset, and
-        hundreds of MB written back to disk afterwards at 200,000 stories) whenever the file has
+        the rewritten file written back to disk afterwards) whenever the file has
         doubled since the last one: without this, one lands inside a measurement at one size and
         not at the other, by chance. After a rewrite the file must double again before the next,
         which the measurements never make it do.

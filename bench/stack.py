@@ -131,6 +131,12 @@ class Stack:
         self.children[name] = child
         return child
 
+    def start_all(self) -> None:
+        """Redis, the shipped workers and the web server: the stack every scenario starts from."""
+        self.start_redis()
+        self.start_workers()
+        self.start_web()
+
     def start_workers(self) -> None:
         """One ingest worker, one express worker and ``categorizers`` categorizer workers, as
         ``wirefeed up`` starts them."""

@@ -119,13 +119,6 @@ def _dumps(story: Story) -> str:
     return json.dumps(story.to_dict(), ensure_ascii=False, separators=(",", ":"))
 
 
-def queue_log(pipe: redis.client.Pipeline, log: dict[str, list[str]]) -> None:
-    """Queue appends of change-log entries (``{slug: ["<id>:<version>", ...]}``) on ``pipe``."""
-    for slug, entries in log.items():
-        if entries:
-            pipe.rpush(keys.topic_log(slug), *entries)
-
-
 _ADVANCE_CLOCK = """
 local c = tonumber(redis.call('GET', KEYS[1]) or '0')
 local now = tonumber(ARGV[1])
@@ -211,19 +204,10 @@ class StoryStore:
         versions = sorted((int(v), Story.from_dict(json.loads(doc))) for v, doc in raw.items())
         return [s for _, s in versions]
 
-    def save(self, changes: Sequence[StoryChange], now_us: int) -> set[str]:
-        """Write new and changed stories, change logs included, in one pipeline; return the
-        topics whose feeds changed."""
-        pipe = self.r.pipeline(transaction=False)
-        saved = self.queue_save(pipe, changes, now_us)
-        queue_log(pipe, saved.log)
-        pipe.execute()
-        return saved.touched
-
     def queue_save(self, pipe: redis.client.Pipeline, changes: Sequence[StoryChange], now_us: int) -> Saved:
-        """Queue the writes of :meth:`save` but the change-log appends on ``pipe`` (e.g. inside a
-        MULTI); return the touched topics and the log entries, for the caller to append with
-        :func:`queue_log` now or later (the pipeline appends an ingest's entries when it completes).
+        """Queue the writes of a batch of stories on ``pipe`` (e.g. inside a MULTI), all but the
+        change-log appends; return the touched topics and the log entries, which the pipeline
+        appends when the ingest completes (:mod:`workers.pipeline`, ``_RECORD``).
 
         Each story goes into its topics' indexes (scored by publication time); superseded
         versions are kept under ``wf:revs:<id>``; a story that left a topic is removed from its
