@@ -1,8 +1,9 @@
 # One image for every wirefeed service: web, ingest worker, categorizer workers.
+# The package is installed from the checkout (not editable): models, sample, topics.toml and
+# nginx.conf ship inside it, so the service runs from an empty working folder.
 FROM python:3.11-slim
-ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 \
-    WIREFEED_TOPICS=/app/config/topics.toml
-WORKDIR /app
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1
+WORKDIR /src
 COPY pyproject.toml README.md ./
 COPY config ./config
 COPY feeds ./feeds
@@ -11,7 +12,8 @@ COPY workers ./workers
 COPY wirefeed ./wirefeed
 COPY sample ./sample
 COPY models ./models
-RUN pip install . && useradd --system --uid 10001 wirefeed
+RUN pip install . && rm -rf /src && useradd --system --uid 10001 wirefeed && mkdir /app && chown wirefeed /app
+WORKDIR /app
 USER wirefeed
 EXPOSE 8080
 # Healthcheck of the web service; workers override it in docker-compose.yml.

@@ -22,9 +22,9 @@ import sys
 
 from rq import Queue, Worker
 
-from config.settings import Settings
-from feeds import keys
-from workers import context
+from wirefeed.config.settings import Settings
+from wirefeed.feeds.store import keys
+from wirefeed.workers import context
 
 QUEUES = {"ingest": keys.INGEST_QUEUE, "categorize": keys.CATEGORIZE_QUEUE}
 ENV = {"WIREFEED_BATCH_SIZE": "1", "WIREFEED_EXPRESS_MAX_STORIES": "0"}

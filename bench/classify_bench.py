@@ -38,9 +38,9 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
-from feeds.categorize import Categorizer, RuleCategorizer, TaggingInput, build_categorizer  # noqa: E402
-from feeds.classifier_eval import Report, evaluate, read_eval  # noqa: E402
-from feeds.taxonomy import Taxonomy  # noqa: E402
+from wirefeed.feeds.categorize import Categorizer, RuleCategorizer, TaggingInput, build_categorizer  # noqa: E402
+from wirefeed.feeds.categorize.evaluate import Report, evaluate, read_eval  # noqa: E402
+from wirefeed.feeds.categorize.taxonomy import Taxonomy  # noqa: E402
 
 TOPICS = ROOT / "config" / "topics.toml"
 TEST = ROOT / "tests" / "data" / "eval-test.jsonl"
@@ -49,9 +49,9 @@ LABELS = ROOT / "tests" / "data" / "sample-labels.jsonl"
 
 STARTUP = """
 import time; t = time.perf_counter()
-from config.settings import Settings
-from feeds.categorize import TaggingInput, build_categorizer
-from feeds.taxonomy import Taxonomy
+from wirefeed.config.settings import Settings
+from wirefeed.feeds.categorize import TaggingInput, build_categorizer
+from wirefeed.feeds.categorize.taxonomy import Taxonomy
 cat = build_categorizer(Taxonomy.load(Settings.from_env().topics_path))
 cat.categorize_many([TaggingInput("Warm-up story")])
 print(time.perf_counter() - t)

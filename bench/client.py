@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import redis
 
 from bench.stack import TOKEN
-from feeds import keys
+from wirefeed.feeds.store import keys
 
 _ATOM_ID = re.compile(rb"<id>tag:[^<]*:story:([0-9a-f]+)</id>")
 

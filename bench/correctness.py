@@ -16,8 +16,8 @@ from typing import Any
 import redis
 
 from bench.client import Http, atom_ids
-from feeds import keys
-from feeds.render import FORMATS
+from wirefeed.feeds.render.formats import FORMATS
+from wirefeed.feeds.store import keys
 
 _ISO = re.compile(rb"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:[+-]\d\d:\d\d|Z)")
 _RFC822 = re.compile(rb"[A-Z][a-z]{2}, \d\d [A-Z][a-z]{2} \d{4} \d\d:\d\d:\d\d [+-]\d{4}")

@@ -1,7 +1,7 @@
 """``python -m bench.cost``: CPU cost of each step of the ingest pipeline, in one process.
 
 Runs the shipped pipeline functions in-process against a Redis of its own (no rq, no HTTP):
-``pipeline.submit`` then ``run_ingest`` then ``run_batch`` for every batch, with the steps
+``ingests.submit`` then ``run_ingest`` then ``run_batch`` for every batch, with the steps
 wrapped to add up their CPU time (``time.process_time``) and wall time. CPU time of this process
 does not depend on what else the machine runs, so these numbers stay comparable on a shared
 machine where the end-to-end figures of ``python -m bench`` move with the load.
@@ -21,11 +21,12 @@ from typing import Any
 
 from bench.gen import generate
 from bench.stack import temp_workdir
-from config.settings import Settings
-from feeds import publish as publish_mod
-from feeds.connection import connect
+from wirefeed.config.settings import Settings
+from wirefeed.feeds.queue import ingests
+from wirefeed.feeds.render import publish as publish_mod
+from wirefeed.feeds.store.connection import connect
 from wirefeed.redis_server import EmbeddedRedis
-from workers import context, pipeline
+from wirefeed.workers import context, pipeline, plan, split
 
 CPU: dict[str, float] = defaultdict(float)
 WALL: dict[str, float] = defaultdict(float)
@@ -62,18 +63,19 @@ def _wrap(obj: object, attr: str, name: str) -> None:
 
 
 def instrument(ctx: context.WorkerContext) -> None:
-    _wrap(pipeline, "parse_dump", "parse the dump (submit + ingest job)")
+    _wrap(ingests, "parse_dump", "parse the dump (submit + ingest job)")
+    _wrap(split, "parse_dump", "parse the dump (submit + ingest job)")
     _wrap(pipeline, "publish", "publish: Redis reads and writes")
     _wrap(publish_mod, "render", "publish: render feeds (RSS, Atom, JSON)")
     _wrap(publish_mod, "make_doc", "publish: ETag + headers")
     _wrap(ctx.categorizer, "categorize_many", "categorize")
     _wrap(ctx.store, "get_many", "store: read previous versions / pages (MGET + JSON)")
     _wrap(ctx.store, "queue_save", "store: queue a batch's writes (JSON + merged commands)")
-    _wrap(pipeline, "build_story", "build Story records")
-    _wrap(pipeline, "group_dump", "group near-duplicate titles of the dump (ingest job)")
-    _wrap(pipeline, "_find_stored", "find stored versions (ids, aliases, LSH buckets)")
-    _wrap(pipeline, "fold", "fold versions into stored stories")
-    _wrap(pipeline, "near_keys", "near-duplicate keys of saved stories")
+    _wrap(plan, "build_story", "build Story records")
+    _wrap(split, "group_dump", "group near-duplicate titles of the dump (ingest job)")
+    _wrap(plan, "find_stored", "find stored versions (ids, aliases, LSH buckets)")
+    _wrap(plan, "fold", "fold versions into stored stories")
+    _wrap(plan, "near_keys", "near-duplicate keys of saved stories")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -90,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
         ctx = context.build(settings, client)
         instrument(ctx)
         c0, w0 = time.process_time(), time.perf_counter()
-        sub = pipeline.submit(client, settings, data, source="cost")
+        sub = ingests.submit(client, settings, data, source="cost")
         result = pipeline.run_ingest(ctx, sub.ingest_id)
         for n in range(result["batches"]):
             pipeline.run_batch(ctx, sub.ingest_id, n)

@@ -23,9 +23,9 @@ from bench.client import Http, post_dump
 from bench.gen import DumpGenerator, generate
 from bench.harness import Harness
 from bench.report import Row, median, percentile
-from feeds.categorize import TaggingInput, build_categorizer
-from feeds.ids import story_id
-from feeds.taxonomy import Taxonomy
+from wirefeed.feeds.categorize import TaggingInput, build_categorizer
+from wirefeed.feeds.categorize.taxonomy import Taxonomy
+from wirefeed.feeds.stories.ids import story_id
 
 POLL_IDLE = 0.002
 POLL_LOADED = 0.01

@@ -1,6 +1,7 @@
 """A generated wire dump in the sample's format, deterministic from a seed.
 
-``generate(n, seed)`` returns a dump (UTF-8 bytes) that :func:`feeds.parse.parse_dump` reads as
+``generate(n, seed)`` returns a dump (UTF-8 bytes) that
+:func:`wirefeed.feeds.stories.parse.parse_dump` reads as
 exactly ``n`` stories and no errors:
 
 - most items are one-line headlines in their own ``-``-separated block, as in
@@ -28,7 +29,7 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
-from config.settings import TOPICS_PATH as TOPICS_TOML
+from wirefeed.config.settings import TOPICS_PATH as TOPICS_TOML
 
 AGENCIES = ("AFP", "BTB", "AP", "REUTERS", "DPA", "AFP/BTB", "UPI", "ANSA")
 FIRST = "ABCDEFGHJKLMNOPRSTVW"

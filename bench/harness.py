@@ -10,8 +10,8 @@ import redis
 from bench.client import Http, post_dump, wait_feeds_current, wait_ingest
 from bench.plan import Plan
 from bench.stack import Stack, all_slugs
-from config.settings import Settings
-from feeds import keys
+from wirefeed.config.settings import Settings
+from wirefeed.feeds.store import keys
 
 
 @dataclass

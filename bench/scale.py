@@ -28,7 +28,7 @@ from bench.harness import Harness
 from bench.report import Row, median
 from bench.serving import wrk
 from bench.stack import peak_rss_mb
-from feeds import keys
+from wirefeed.feeds.store import keys
 
 PREFILL_DUMP = 20_000
 

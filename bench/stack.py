@@ -24,12 +24,12 @@ from pathlib import Path
 
 import redis
 
-import feeds
-from feeds import keys
+import wirefeed.feeds
+from wirefeed.feeds.store import keys
 from wirefeed.redis_server import EmbeddedRedis, free_port
 
-ROOT = Path(feeds.__file__).resolve().parents[1]
-"""The checkout under test (where ``feeds`` is imported from; processes start there)."""
+ROOT = Path(wirefeed.feeds.__file__).resolve().parents[1]
+"""The checkout under test (where ``wirefeed.feeds`` is imported from; processes start there)."""
 TOKEN = "bench-token-not-secret"
 PY = sys.executable
 
@@ -307,8 +307,8 @@ def wait_http(port: int, path: str, timeout: float = 30.0, check: object = None)
 
 
 def all_slugs() -> list[str]:
-    from config.settings import Settings
-    from feeds.taxonomy import Taxonomy
+    from wirefeed.config.settings import Settings
+    from wirefeed.feeds.categorize.taxonomy import Taxonomy
 
     return [keys.ALL_TOPIC, *Taxonomy.load(Settings().topics_path).topics]
 

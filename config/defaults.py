@@ -1,57 +1,33 @@
 """Every tunable of wirefeed with its default, each with a one-line docstring.
 
-Nothing here reads the environment: :meth:`config.settings.Settings.from_env` does that once
-and passes a :class:`~config.settings.Settings` down.
+Nothing here reads the environment: :meth:`~wirefeed.config.settings.Settings.from_env` does that
+once (for the defaults whose docstring names a variable) and passes a
+:class:`~wirefeed.config.settings.Settings` down. The README's settings table is generated from
+this file (``python -m tests.test_house``).
 """
 
 from __future__ import annotations
 
+# -- where things are and who may use them -------------------------------------------------
+
+REDIS_URL: str | None = None
+"""Redis to use; unset, ``wirefeed up`` runs an embedded redis-server in ``DATA_DIR`` (``REDIS_URL``)."""
+
+INGEST_TOKEN: str | None = None
+"""Bearer token of ``POST /api/ingest``; unset, the API is off and ``wirefeed up`` makes one
+(``WIREFEED_INGEST_TOKEN``)."""
+
 BASE_URL = "http://127.0.0.1:8080"
 """Public base URL that feed links and ids of pages are built on (``WIREFEED_BASE_URL``)."""
-
-PORT = 8080
-"""Port ``wirefeed up`` and ``wirefeed serve`` listen on (``WIREFEED_PORT``)."""
 
 HOST = "127.0.0.1"
 """Address the web service binds to (``WIREFEED_HOST``)."""
 
+PORT = 8080
+"""Port ``wirefeed up`` and ``wirefeed serve`` listen on (``WIREFEED_PORT``)."""
+
 DATA_DIR = "var"
 """Folder for the embedded Redis server's data and the inbox (``WIREFEED_DATA_DIR``)."""
-
-MAX_DUMP_BYTES = 10 * 1024 * 1024
-"""Largest wire dump accepted, in bytes, by file or by API (``WIREFEED_MAX_DUMP_BYTES``)."""
-
-FEED_LIMIT = 50
-"""Items in a feed when the request names no ``limit``."""
-
-FEED_MAX_LIMIT = 200
-"""Largest ``limit`` a feed request may ask for."""
-
-FEED_MAX_AGE = 60
-"""Seconds a client or proxy may cache a feed, as ``Cache-Control: max-age`` (``WIREFEED_FEED_MAX_AGE``)."""
-
-ARCHIVE_PAGE_SIZE = 50
-"""Changes per RFC 5005 archive page (and per ``?since=`` page by default)."""
-
-VARIANT_TTL = 3600
-"""Seconds a rendered feed variant (filters, ``?limit``, archives, ``since`` pages) stays cached."""
-
-GZIP_LEVEL = 1
-"""zlib level of the gzipped feed bodies stored beside the plain ones."""
-
-BATCH_SIZE = 500
-"""Stories per categorizer job: one job, one pipelined write, one render a batch (``WIREFEED_BATCH_SIZE``)."""
-
-EXPRESS_MAX_STORIES = 50
-"""Dumps with at most this many stories go whole to the express queue and its own worker, so
-breaking news never waits behind a big dump; 0 sends every dump through the ingest queue
-(``WIREFEED_EXPRESS_MAX_STORIES``)."""
-
-JOB_TIMEOUT = 600
-"""Seconds an rq job may run before rq stops it."""
-
-RESULT_TTL = 3600
-"""Seconds an ingest's progress record and rq results are kept after it finished."""
 
 TAG_AUTHORITY = "wirefeed.example.org,2026"
 """Authority and date of the ``tag:`` URIs used as feed item ids; never change it once
@@ -63,18 +39,208 @@ DEFAULT_AGENCY = "WIRE"
 FEED_TITLE = "wirefeed"
 """Title prefix of every feed and page (``WIREFEED_TITLE``)."""
 
+TOPICS: str | None = None
+"""The topic taxonomy file; unset, the shipped ``config/topics.toml`` (``WIREFEED_TOPICS``)."""
+
+CATEGORIZER: str | None = None
+"""``module:function`` building another categorizer from the taxonomy; unset, the built-in one
+(``WIREFEED_CATEGORIZER``)."""
+
+# -- processes -----------------------------------------------------------------------------
+
 CATEGORIZER_WORKERS = 1
 """Categorizer worker processes that ``wirefeed up`` starts (``WIREFEED_CATEGORIZER_WORKERS``)."""
 
 WEB_THREADS = 8
 """Threads of the web server (gunicorn ``gthread``) (``WIREFEED_WEB_THREADS``)."""
 
-SUMMARY_CHARS = 280
-"""Longest summary made from an article's first paragraph, in characters."""
+HEARTBEAT_SECONDS = 1.0
+"""How often a worker refreshes its liveness key and looks for abandoned jobs."""
+
+HEARTBEAT_TTL = 5
+"""Seconds after its last heartbeat that a worker counts as dead and its job is re-queued."""
+
+RECONNECT_POLL_SECONDS = 0.5
+"""How often a worker that lost Redis checks whether it is back."""
+
+SUPERVISOR_STOP_TIMEOUT = 30.0
+"""Seconds a child of ``wirefeed up`` gets to finish after SIGTERM before it is killed."""
 
 INBOX_POLL_SECONDS = 1.0
 """How often ``wirefeed up`` looks into the inbox folder for dropped dumps."""
 
+SAMPLE_WAIT_SECONDS = 120.0
+"""Seconds ``wirefeed up`` waits for the sample dump's ingest before it goes on without it."""
+
+CLASSIFY_CHUNK = 2000
+"""Input lines ``wirefeed classify`` categorizes per call (keeps memory flat for any input size)."""
+
+# -- ingest: the API, queues and batches ---------------------------------------------------
+
+MAX_DUMP_BYTES = 10 * 1024 * 1024
+"""Largest wire dump accepted, in bytes, by file or by API (``WIREFEED_MAX_DUMP_BYTES``)."""
+
+INGEST_RATE = 60
+"""Ingest requests one client may make per window before getting 429 (``WIREFEED_INGEST_RATE``)."""
+
+INGEST_RATE_WINDOW = 60
+"""Seconds of the ingest rate-limit window."""
+
+RETRY_AFTER_SECONDS = 5
+"""What a 503 asks the client to wait (``Retry-After``) when Redis is unreachable."""
+
+BATCH_SIZE = 500
+"""Stories per categorizer job: one job, one pipelined write, one render a batch (``WIREFEED_BATCH_SIZE``)."""
+
+EXPRESS_MAX_STORIES = 50
+"""Dumps with at most this many stories go whole to the express queue and its own worker, so
+breaking news never waits behind a big dump; 0 sends every dump through the ingest queue
+(``WIREFEED_EXPRESS_MAX_STORIES``)."""
+
+BATCH_MAX_ATTEMPTS = 10
+"""Times a batch is re-read and re-tried when another worker changed one of its stories."""
+
+JOB_TIMEOUT = 600
+"""Seconds an rq job may run before rq stops it."""
+
+RESULT_TTL = 3600
+"""Seconds an ingest's progress record and rq results are kept after it finished."""
+
+FAILED_JOB_TTL = 7 * 86400
+"""Seconds a failed rq job (ingest, batch, WebSub verification or delivery) stays in rq's failed registry."""
+
+INGEST_POLL_SECONDS = 0.02
+"""How often waiting for an ingest (``wirefeed ingest --wait``, ``wirefeed up``) reads its progress."""
+
+# -- parsing and story identity ------------------------------------------------------------
+
+PARSE_MAX_TITLE_CHARS = 1000
+"""Longest title accepted; an item with a longer one is refused alone (``too-long-title``)."""
+
+PARSE_HEADLINE_MAX_CHARS = 200
+"""Longest line that can be a headline of its own (longer lines are article text)."""
+
+PARSE_BYLINE_MAX_CHARS = 160
+"""Longest line that can be a byline (``Author--AGENCY``)."""
+
+TEXT_MAX_COMBINING_RUN = 32
+"""Combining marks kept in a row; longer runs ("Zalgo" text) are cut to this many."""
+
+SUMMARY_CHARS = 280
+"""Longest summary made from an article's first paragraph, in characters."""
+
+STORY_ID_CHARS = 16
+"""Hex characters of a story id (a BLAKE2b digest); never change it once stories are stored."""
+
+NEAR_THRESHOLD = 0.6
+"""Least word-set Jaccard similarity of two titles of one agency that are versions of one story."""
+
+NEAR_BANDS = 8
+"""MinHash LSH bands, one bucket per band per title; changing it orphans the stored buckets."""
+
+NEAR_ROWS = 2
+"""MinHash values per LSH band; changing it orphans the stored buckets."""
+
+NEAR_MIN_WORDS = 4
+"""Titles with fewer words match only exactly (too short to judge as near-duplicates)."""
+
+NEAR_MINHASH_CHUNK = 2048
+"""Titles whose MinHash signatures are computed at once (bounds the memory of a big dump)."""
+
+NEAR_TITLE_CACHE = 4096
+"""Titles whose words, LSH buckets and keys a worker keeps (3 KB each; should exceed a batch's titles)."""
+
+# -- categorizer ---------------------------------------------------------------------------
+
+TAXONOMY_DEFAULT_THRESHOLD = 2.0
+"""Score threshold of a topic that does not set one in ``config/topics.toml``."""
+
+TAXONOMY_MAX_WEIGHT = 100.0
+"""Largest absolute weight a rule may have (catches typos such as ``30`` for ``3.0``)."""
+
+CATEGORIZE_TITLE_WEIGHT = 1.0
+"""Factor of a rule's weight when it matches the title."""
+
+CATEGORIZE_QUOTED_FACTOR = 0.5
+"""Extra factor of a title match inside quotation marks (someone's words, often figurative)."""
+
+CATEGORIZE_SUMMARY_WEIGHT = 0.5
+"""Factor of a rule's weight when it matches the summary."""
+
+CATEGORIZE_BODY_WEIGHT = 0.25
+"""Factor of a rule's weight per occurrence in the body (before length scaling)."""
+
+CATEGORIZE_BODY_MAX_COUNT = 3
+"""Occurrences of one rule in the body that count at most."""
+
+CATEGORIZE_BODY_REF_WORDS = 300
+"""Bodies longer than this many words have their body score scaled by ``sqrt(ref / words)``."""
+
+CATEGORIZE_BODY_MIN_HITS = 2
+"""Matches (after capping) a topic needs in the body before body evidence counts at all."""
+
+CATEGORIZE_BODY_BUDGET = 10.0
+"""Most body evidence all top-level topics get together (each its share of the body's matches)."""
+
+CATEGORIZE_DECISIVE_WEIGHT = 3.0
+"""Weight of a rule decisive on its own: in the title or summary, never overruled by the classifier."""
+
+CATEGORIZE_MAX_REASON_TERMS = 5
+"""Matched terms listed per field in a reason; more are summarised as ``+N more``."""
+
+RULE_MATCH_MEMO = 100_000
+"""Distinct matched texts whose topic rule (or veto) each categorizer remembers; cleared when full."""
+
+CLASSIFIER_BODY_WORDS = 80
+"""Words of the body the classifier reads when a story has no summary."""
+
+EMBED_MAX_WORD_CHARS = 100
+"""Longer words are unknown to the tokenizer (as in the MiniLM tokenizer)."""
+
+EMBED_MAX_TOKENS = 512
+"""Tokens of a text the embedding reads at most (the model's own limit; the rest is ignored)."""
+
+EMBED_WORD_CACHE_SIZE = 200_000
+"""Distinct words whose token ids the tokenizer caches; the cache is cleared when full."""
+
+# -- feeds and pages -----------------------------------------------------------------------
+
+FEED_LIMIT = 50
+"""Items in a feed when the request names no ``limit``."""
+
+FEED_MAX_LIMIT = 200
+"""Largest ``limit`` a feed request may ask for."""
+
+FEED_MAX_AGE = 60
+"""Seconds a client or proxy may cache a feed, as ``Cache-Control: max-age`` (``WIREFEED_FEED_MAX_AGE``)."""
+
+FEED_MAX_QUERY_WORDS = 10
+"""Most words a feed's ``?q=`` may hold."""
+
+ARCHIVE_PAGE_SIZE = 50
+"""Changes per RFC 5005 archive page and per ``?since=`` page by default
+(``WIREFEED_ARCHIVE_PAGE_SIZE``)."""
+
+VARIANT_TTL = 3600
+"""Seconds a rendered feed variant (filters, ``?limit``, archives, ``since`` pages) stays cached."""
+
+GZIP_LEVEL = 1
+"""zlib level of the gzipped feed bodies stored beside the plain ones."""
+
+RENDER_BODY_CACHE = 512
+"""Story bodies each process keeps as HTML (a feed change renders each body several times)."""
+
+SELECT_CHUNK = 200
+"""Index entries read per round trip when a filtered feed scans a topic's index."""
+
+SELECT_MAX_SCAN = 5000
+"""Most index entries a filtered feed scans per topic (filtered feeds are bounded reads)."""
+
+STALE_CACHE_FEEDS = 256
+"""Feed documents each web process keeps in memory to serve (stale) while Redis is down."""
+
+HOME_PAGE_STORIES = 20
+"""Latest stories listed on the home page."""
 
 # -- WebSub hub ----------------------------------------------------------------------------
 
@@ -106,23 +272,20 @@ WEBSUB_ALLOW: tuple[str, ...] = ()
 WEBSUB_SWEEP_SECONDS = 3600
 """At most one sweep of expired WebSub leases is queued per this many seconds."""
 
-INGEST_RATE = 60
-"""Ingest requests one client may make per window before getting 429 (``WIREFEED_INGEST_RATE``)."""
+WEBSUB_JOB_TIMEOUT = 120
+"""Seconds an rq WebSub job may run (each request has its own, shorter, timeout)."""
 
-INGEST_RATE_WINDOW = 60
-"""Seconds of the ingest rate-limit window."""
+WEBSUB_INTENT_TTL = 7 * 86400
+"""Seconds an (un)subscribe request and its verification outcome are kept."""
 
-HEARTBEAT_SECONDS = 1.0
-"""How often a worker refreshes its liveness key and looks for abandoned jobs."""
+WEBSUB_EXPIRY_GRACE = 3600
+"""Seconds a subscription's hash outlives its lease (lazy removal cleans up before that)."""
 
-HEARTBEAT_TTL = 5
-"""Seconds after its last heartbeat that a worker counts as dead and its job is re-queued."""
+WEBSUB_QUEUED_TTL = 300
+"""Seconds a "delivery queued" marker lives at most (if its job never starts)."""
 
-STALE_CACHE_FEEDS = 256
-"""Feed documents each web process keeps in memory to serve (stale) while Redis is down."""
+WEBSUB_MAX_ANSWER_BYTES = 64 * 1024
+"""Most bytes of a callback's answer that are read (a challenge echo is short)."""
 
-NEAR_TITLE_CACHE = 4096
-"""Titles whose words, LSH buckets and keys a worker keeps (3 KB each; should exceed a batch's titles)."""
-
-RULE_MATCH_MEMO = 100_000
-"""Distinct matched texts whose topic rule (or veto) each categorizer remembers; cleared when full."""
+WEBSUB_MAX_SECRET_BYTES = 200
+"""``hub.secret`` must be shorter than this many bytes (WebSub §5.1)."""

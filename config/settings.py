@@ -1,7 +1,8 @@
 """Settings, read once from the environment and passed down.
 
-Nothing in wirefeed reads ``os.environ`` except :meth:`Settings.from_env`; the app, the workers
-and the CLI take a :class:`Settings`. Tests build one directly.
+Nothing in wirefeed takes a setting from ``os.environ`` but :meth:`Settings.from_env` (the CLI
+only hands the environment on to the processes it starts); the app, the workers and the CLI take
+a :class:`Settings`. Tests build one directly.
 """
 
 from __future__ import annotations
@@ -11,8 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from config import defaults
-from feeds.errors import ConfigError
+from wirefeed.config import defaults
+from wirefeed.errors import ConfigError
 
 TOPICS_PATH = Path(__file__).with_name("topics.toml")
 """The default topic taxonomy shipped with wirefeed."""
@@ -20,13 +21,11 @@ TOPICS_PATH = Path(__file__).with_name("topics.toml")
 
 @dataclass(frozen=True)
 class Settings:
-    """Everything wirefeed can be told; see :mod:`config.defaults` for each field's meaning."""
+    """Everything wirefeed can be told; see :mod:`wirefeed.config.defaults` for each field's meaning."""
 
-    redis_url: str | None = None
-    """Redis to use; ``None`` runs an embedded Redis server in ``data_dir`` (``REDIS_URL``)."""
+    redis_url: str | None = defaults.REDIS_URL
     base_url: str = defaults.BASE_URL
-    ingest_token: str | None = None
-    """Bearer token for ``POST /api/ingest``; ``None`` turns the API off (``WIREFEED_INGEST_TOKEN``)."""
+    ingest_token: str | None = defaults.INGEST_TOKEN
     data_dir: Path = Path(defaults.DATA_DIR)
     host: str = defaults.HOST
     port: int = defaults.PORT
@@ -46,13 +45,10 @@ class Settings:
     categorizer_workers: int = defaults.CATEGORIZER_WORKERS
     web_threads: int = defaults.WEB_THREADS
     summary_chars: int = defaults.SUMMARY_CHARS
-    categorizer: str | None = None
-    """``module:function`` building the categorizer from the taxonomy, instead of the default
-    (``WIREFEED_CATEGORIZER``)."""
+    categorizer: str | None = defaults.CATEGORIZER
     ingest_rate: int = defaults.INGEST_RATE
     ingest_rate_window: int = defaults.INGEST_RATE_WINDOW
     topics_path: Path = field(default=TOPICS_PATH)
-    """The topic taxonomy file (``WIREFEED_TOPICS``)."""
     websub_lease_seconds: int = defaults.WEBSUB_LEASE_SECONDS
     websub_lease_min: int = defaults.WEBSUB_LEASE_MIN
     websub_lease_max: int = defaults.WEBSUB_LEASE_MAX
@@ -60,7 +56,6 @@ class Settings:
     websub_retry_intervals: tuple[int, ...] = defaults.WEBSUB_RETRY_INTERVALS
     websub_allow_private: bool = defaults.WEBSUB_ALLOW_PRIVATE
     websub_allow: tuple[str, ...] = defaults.WEBSUB_ALLOW
-    """Callback hosts and CIDRs allowed even if private (``WIREFEED_WEBSUB_ALLOW``)."""
     websub_sweep_seconds: int = defaults.WEBSUB_SWEEP_SECONDS
 
     def __post_init__(self) -> None:
@@ -95,9 +90,9 @@ class Settings:
                 raise ConfigError(f"{name} must be a whole number, got {raw!r}") from None
 
         return cls(
-            redis_url=env.get("REDIS_URL") or None,
+            redis_url=env.get("REDIS_URL") or defaults.REDIS_URL,
             base_url=env.get("WIREFEED_BASE_URL") or defaults.BASE_URL,
-            ingest_token=env.get("WIREFEED_INGEST_TOKEN") or None,
+            ingest_token=env.get("WIREFEED_INGEST_TOKEN") or defaults.INGEST_TOKEN,
             data_dir=Path(env.get("WIREFEED_DATA_DIR") or defaults.DATA_DIR),
             host=env.get("WIREFEED_HOST") or defaults.HOST,
             port=num("WIREFEED_PORT", defaults.PORT),
@@ -110,8 +105,8 @@ class Settings:
             feed_title=env.get("WIREFEED_TITLE") or defaults.FEED_TITLE,
             categorizer_workers=num("WIREFEED_CATEGORIZER_WORKERS", defaults.CATEGORIZER_WORKERS),
             web_threads=num("WIREFEED_WEB_THREADS", defaults.WEB_THREADS),
-            topics_path=Path(env.get("WIREFEED_TOPICS") or TOPICS_PATH),
-            categorizer=env.get("WIREFEED_CATEGORIZER") or None,
+            topics_path=Path(env.get("WIREFEED_TOPICS") or defaults.TOPICS or TOPICS_PATH),
+            categorizer=env.get("WIREFEED_CATEGORIZER") or defaults.CATEGORIZER,
             ingest_rate=num("WIREFEED_INGEST_RATE", defaults.INGEST_RATE),
             archive_page_size=num("WIREFEED_ARCHIVE_PAGE_SIZE", defaults.ARCHIVE_PAGE_SIZE),
             websub_lease_seconds=num("WIREFEED_WEBSUB_LEASE_SECONDS", defaults.WEBSUB_LEASE_SECONDS),

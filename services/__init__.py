@@ -1,1 +1,2 @@
-"""The Flask service: feeds, pages, the ingest API and health (see :func:`services.app.create_app`)."""
+"""The Flask service: feeds, pages, the ingest API and health
+(see :func:`wirefeed.services.app.create_app`)."""

@@ -17,10 +17,10 @@ from typing import Any
 from flask import Blueprint, Response, jsonify, request, url_for
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from feeds import keys
-from feeds.errors import InputRejected
-from services.state import state
-from workers import pipeline
+from wirefeed.errors import InputRejected, NoSuchIngest
+from wirefeed.feeds.queue import ingests
+from wirefeed.feeds.store import keys
+from wirefeed.services.state import state
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
@@ -87,7 +87,7 @@ def ingest() -> Response:
     except RequestEntityTooLarge:
         return _error(413, "too-large", f"the dump is over the limit of {st.settings.max_dump_bytes} bytes")
     try:
-        sub = pipeline.submit(st.redis, st.settings, data, source="api")
+        sub = ingests.submit(st.redis, st.settings, data, source="api")
     except InputRejected as exc:
         return _error(400, exc.reason, str(exc), line=exc.line)
     status_url = url_for("api.ingest_status", ingest_id=sub.ingest_id)
@@ -101,8 +101,8 @@ def ingest() -> Response:
 @require_token
 def ingest_status(ingest_id: str) -> Response:
     try:
-        prog = pipeline.progress(state().redis, ingest_id)
-    except pipeline.NoSuchIngest as exc:
+        prog = ingests.progress(state().redis, ingest_id)
+    except NoSuchIngest as exc:
         return _error(404, "unknown-ingest", str(exc))
     return jsonify({"ingest_id": ingest_id, **prog.to_dict()})
 

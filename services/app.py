@@ -1,6 +1,6 @@
 """The Flask application factory: ``create_app(settings)``; a blueprint per feature.
 
-Nothing reads configuration at import time: the caller builds :class:`config.Settings` (usually
+Nothing reads configuration at import time: the caller builds :class:`wirefeed.config.Settings` (usually
 ``Settings.from_env()``) and passes it in.
 """
 
@@ -9,18 +9,16 @@ from __future__ import annotations
 import redis
 from flask import Flask, Response
 
-from config.settings import Settings
-from feeds.connection import connect
-from feeds.errors import StoreUnavailable
-from feeds.store import StoryStore
-from feeds.taxonomy import Taxonomy
-from services import api, feeds_bp, health, pages, websub_bp
-from services.fast_feeds import FastFeeds
-from services.security import HTML_SECURITY_HEADERS, SECURITY_HEADERS
-from services.state import AppState
-
-RETRY_AFTER_SECONDS = 5
-"""What a 503 asks the client to wait when Redis is unreachable."""
+from wirefeed.config import defaults
+from wirefeed.config.settings import Settings
+from wirefeed.errors import StoreUnavailable
+from wirefeed.feeds.categorize.taxonomy import Taxonomy
+from wirefeed.feeds.store.connection import connect
+from wirefeed.feeds.store.story_store import StoryStore
+from wirefeed.services import api, feeds_bp, health, pages, websub_bp
+from wirefeed.services.fast_feeds import FastFeeds
+from wirefeed.services.security import HTML_SECURITY_HEADERS, SECURITY_HEADERS
+from wirefeed.services.state import AppState
 
 
 def create_app(settings: Settings, client: redis.Redis | None = None) -> Flask:
@@ -44,7 +42,7 @@ def create_app(settings: Settings, client: redis.Redis | None = None) -> Flask:
         return Response(
             "storage unavailable, retry later\n",
             503,
-            {"Retry-After": str(RETRY_AFTER_SECONDS)},
+            {"Retry-After": str(defaults.RETRY_AFTER_SECONDS)},
             mimetype="text/plain",
         )
 

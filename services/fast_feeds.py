@@ -13,7 +13,7 @@ and an ``HGETALL`` that moves the body and its gzip copy cost more than the answ
   The command is packed once per route and sent on connections the fast path keeps for itself
   (:class:`_Validators`): redis-py's generic path (pool checkout with a readiness poll, retry
   wrapper, packing, metrics hooks) costs several times the round trip's own CPU;
-- a 304 (``If-None-Match``, ``If-Modified-Since``; :mod:`services.conditional`) moves no body;
+- a 304 (``If-None-Match``, ``If-Modified-Since``; :mod:`wirefeed.services.conditional`) moves no body;
 - bodies are kept per process, per (topic, format), with the stored version (``etag``,
   ``modified``, ``changed``) they belong to; when it moved on, one ``HMGET`` fetches the body the
   client takes (plain or gzip), never both (the plain bytes are derived from gzip, once);
@@ -23,7 +23,7 @@ and an ``HGETALL`` that moves the body and its gzip copy cost more than the answ
   (Flask, whose client retries, serves the stale copy or a 503), or a document that changed
   between the two reads: the request goes to Flask unchanged.
 
-Every document it serves also goes into the app's stale cache (:mod:`services.stale`) under the
+Every document it serves also goes into the app's stale cache (:mod:`wirefeed.services.stale`) under the
 key the Flask path uses, so feeds stay servable while Redis is down. Unlike the Flask path it
 remembers only bodies it read: a process that answered only 304s for a version has none to
 remember (the previous version stays), and one whose clients never took gzip keeps no gzip copy.
@@ -38,14 +38,14 @@ from wsgiref.types import StartResponse, WSGIApplication, WSGIEnvironment
 
 import redis
 
-from feeds import keys
-from feeds.publish import hub_url
-from feeds.render import FORMATS, MEDIA_TYPES, feed_url
-from feeds.store import FeedDoc
-from services.conditional import validators_match
-from services.security import HTML_SECURITY_HEADERS, SECURITY_HEADERS
-from services.stale import stale_key
-from services.state import AppState
+from wirefeed.feeds.render.formats import FORMATS, MEDIA_TYPES, feed_url
+from wirefeed.feeds.render.publish import hub_url
+from wirefeed.feeds.store import keys
+from wirefeed.feeds.store.story_store import FeedDoc
+from wirefeed.services.conditional import validators_match
+from wirefeed.services.security import HTML_SECURITY_HEADERS, SECURITY_HEADERS
+from wirefeed.services.stale import stale_key
+from wirefeed.services.state import AppState
 
 _VALIDATORS = """
 local v = redis.call('HMGET', KEYS[1], 'etag', 'modified', 'changed')

@@ -8,13 +8,14 @@ from dataclasses import dataclass, field
 
 from werkzeug.datastructures import MIMEAccept, MultiDict
 
-from config.settings import Settings
-from feeds.render import FORMATS
-from feeds.select import Filters
+from wirefeed.config import defaults
+from wirefeed.config.settings import Settings
+from wirefeed.errors import BadFeedRequest, UnknownFeed
+from wirefeed.feeds.render.formats import FORMATS
+from wirefeed.feeds.store.select import Filters
 
 ALLOWED_PARAMS = frozenset({"limit", "q", "exclude", "kind", "format", "since"})
 KINDS = ("article", "headline")
-MAX_QUERY_WORDS = 10
 
 MEDIA_TO_FORMAT = {
     "application/atom+xml": "atom",
@@ -25,14 +26,6 @@ MEDIA_TO_FORMAT = {
     "text/xml": "atom",
 }
 """Media types a client may ask for with ``Accept`` on ``/feeds/<topic>`` (no extension)."""
-
-
-class BadFeedRequest(ValueError):
-    """A feed request that cannot be answered as asked (400)."""
-
-
-class UnknownFeed(LookupError):
-    """A topic or format that does not exist (404)."""
 
 
 @dataclass(frozen=True)
@@ -128,8 +121,8 @@ def _limit(settings: Settings, args: MultiDict[str, str]) -> int:
 
 def _filters(args: MultiDict[str, str], is_feed: Callable[[str], bool]) -> Filters:
     words = tuple(sorted(set(args.get("q", "").casefold().split())))
-    if len(words) > MAX_QUERY_WORDS:
-        raise BadFeedRequest(f"q takes at most {MAX_QUERY_WORDS} words")
+    if len(words) > defaults.FEED_MAX_QUERY_WORDS:
+        raise BadFeedRequest(f"q takes at most {defaults.FEED_MAX_QUERY_WORDS} words")
     exclude = tuple(sorted({s for v in args.getlist("exclude") for s in v.split(",") if s}))
     for slug in exclude:
         if not is_feed(slug):

@@ -18,8 +18,9 @@ from dataclasses import replace
 import redis
 from flask import Blueprint, Response, request
 
-from feeds import keys
-from feeds.publish import (
+from wirefeed.errors import BadFeedRequest, UnknownFeed
+from wirefeed.feeds.render.formats import FORMATS, MEDIA_TYPES, FeedInfo, feed_url, render
+from wirefeed.feeds.render.publish import (
     archive_url,
     current_stories,
     feed_info,
@@ -29,13 +30,13 @@ from feeds.publish import (
     render_current,
     variant_digest,
 )
-from feeds.render import FORMATS, MEDIA_TYPES, FeedInfo, feed_url, render
-from feeds.select import log_page, select
-from feeds.store import FeedDoc
-from services.conditional import not_modified
-from services.feed_request import BadFeedRequest, FeedRequest, UnknownFeed, parse
-from services.stale import stale_key
-from services.state import AppState, state
+from wirefeed.feeds.store import keys
+from wirefeed.feeds.store.select import log_page, select
+from wirefeed.feeds.store.story_store import FeedDoc
+from wirefeed.services.conditional import not_modified
+from wirefeed.services.feed_request import FeedRequest, parse
+from wirefeed.services.stale import stale_key
+from wirefeed.services.state import AppState, state
 
 bp = Blueprint("feeds", __name__)
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify
 
-from feeds.errors import StoreUnavailable
-from feeds.store import ping
-from services.state import state
+from wirefeed.errors import StoreUnavailable
+from wirefeed.feeds.store.story_store import ping
+from wirefeed.services.state import state
 
 bp = Blueprint("health", __name__)
 

@@ -17,27 +17,22 @@ from typing import Any
 
 from flask import Blueprint, Response, abort, jsonify, render_template
 
-from feeds import keys
-from feeds.render import FORMATS, body_html, feed_url, render_opml
-from feeds.websub import hub_url
-from services.state import AppState, state
+from wirefeed.config import defaults
+from wirefeed.feeds.render.formats import FORMATS, OPML_MEDIA_TYPE, body_html, feed_url, render_opml
+from wirefeed.feeds.render.publish import topic_title
+from wirefeed.feeds.store import keys
+from wirefeed.feeds.websub.store import hub_url
+from wirefeed.services.state import AppState, state
 
 bp = Blueprint("pages", __name__)
-
-INDEX_STORIES = 20
-"""Newest stories listed on the home page."""
-
 
 def _topic_rows(st: AppState) -> list[dict[str, Any]]:
     slugs = [keys.ALL_TOPIC, *st.taxonomy.topics]
     counts = st.store.counts(slugs)
     rows = []
     for slug in slugs:
-        if slug == keys.ALL_TOPIC:
-            title, description, parent = "All stories", "Every story, newest first.", None
-        else:
-            t = st.taxonomy.topics[slug]
-            title, description, parent = t.title, t.description, t.parent
+        title, description = topic_title(st.taxonomy, slug)
+        parent = None if slug == keys.ALL_TOPIC else st.taxonomy.topics[slug].parent
         rows.append(
             {
                 "slug": slug,
@@ -62,7 +57,7 @@ def index() -> str:
         topics=topics,
         all_topic=topics[0],
         hub=hub_url(st.settings.base_url),
-        recent=st.store.page(keys.ALL_TOPIC, INDEX_STORIES),
+        recent=st.store.page(keys.ALL_TOPIC, defaults.HOME_PAGE_STORIES),
         topic_titles=_titles(st),
     )
 
@@ -113,7 +108,7 @@ def opml() -> Response:
     st = state()
     topics = [(t.slug, t.title, t.description) for t in st.taxonomy.topics.values()]
     body = render_opml(st.settings.base_url, st.settings.feed_title, topics)
-    return Response(body, 200, content_type="text/x-opml; charset=utf-8")
+    return Response(body, 200, content_type=OPML_MEDIA_TYPE)
 
 
 def _titles(st: AppState) -> dict[str, str]:

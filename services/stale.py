@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 
-from feeds.store import FeedDoc
+from wirefeed.feeds.store.story_store import FeedDoc
 
 
 def stale_key(fmt: str, full_path: str) -> str:

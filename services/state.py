@@ -7,11 +7,11 @@ from dataclasses import dataclass, field
 import redis
 from flask import current_app
 
-from config import defaults
-from config.settings import Settings
-from feeds.store import StoryStore
-from feeds.taxonomy import Taxonomy
-from services.stale import StaleCache
+from wirefeed.config import defaults
+from wirefeed.config.settings import Settings
+from wirefeed.feeds.categorize.taxonomy import Taxonomy
+from wirefeed.feeds.store.story_store import StoryStore
+from wirefeed.services.stale import StaleCache
 
 
 @dataclass(frozen=True)

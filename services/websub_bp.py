@@ -11,8 +11,8 @@
   sha256=<hex HMAC of the body>``.
 
 A valid request is answered ``202 Accepted`` and verified asynchronously (a GET to the callback
-that must echo ``hub.challenge``); anything else is a ``400`` with a one-line reason. The work
-itself is in :mod:`workers.websub`.
+that must echo ``hub.challenge``); anything else is a ``400`` with a one-line reason. The hub's
+web side is :mod:`wirefeed.feeds.websub.hub`; its jobs run in :mod:`wirefeed.workers.websub`.
 """
 
 from __future__ import annotations
@@ -20,23 +20,22 @@ from __future__ import annotations
 from flask import Blueprint, Response, request
 from flask.sansio.blueprints import BlueprintSetupState
 
-from feeds.render import FORMATS
-from feeds.websub import parse_topic
-from feeds.websub_net import CallbackRefused, CallbackUnresolvable
-from services.state import state
-from workers import websub
+from wirefeed.config import defaults
+from wirefeed.errors import CallbackRefused, CallbackUnresolvable
+from wirefeed.feeds.render.formats import FORMATS
+from wirefeed.feeds.websub import hub as websub_hub  # the view below is named hub
+from wirefeed.feeds.websub.store import parse_topic
+from wirefeed.services.state import state
 
 bp = Blueprint("websub", __name__)
 
 MODES = ("subscribe", "unsubscribe")
-MAX_SECRET_BYTES = 200
-"""``hub.secret`` must be shorter than this (WebSub §5.1)."""
 
 
 @bp.record_once
 def _check_settings(setup: BlueprintSetupState) -> None:
     """Refuse to start with an allow-list that does not parse (ConfigError)."""
-    websub.policy(setup.app.extensions["wirefeed"].settings)
+    websub_hub.policy(setup.app.extensions["wirefeed"].settings)
 
 
 def _bad(message: str) -> Response:
@@ -79,18 +78,18 @@ def hub() -> Response:
     raw_lease = form.get("hub.lease_seconds", "").strip()
     if raw_lease and not (raw_lease.isascii() and raw_lease.isdigit()):
         return _bad("hub.lease_seconds must be a whole number of seconds")
-    lease = websub.grant_lease(settings, int(raw_lease) if raw_lease else None)
+    lease = websub_hub.grant_lease(settings, int(raw_lease) if raw_lease else None)
 
     secret = form.get("hub.secret") or None
-    if secret is not None and len(secret.encode("utf-8")) >= MAX_SECRET_BYTES:
-        return _bad(f"hub.secret must be shorter than {MAX_SECRET_BYTES} bytes")
+    if secret is not None and len(secret.encode("utf-8")) >= defaults.WEBSUB_MAX_SECRET_BYTES:
+        return _bad(f"hub.secret must be shorter than {defaults.WEBSUB_MAX_SECRET_BYTES} bytes")
 
     try:
-        websub.callback_target(settings, callback)
+        websub_hub.callback_target(settings, callback)
     except (CallbackRefused, CallbackUnresolvable) as exc:
         return _bad(f"hub.callback refused: {exc}")
 
-    websub.request(
+    websub_hub.request(
         st.redis,
         settings,
         mode=mode,

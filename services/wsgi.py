@@ -1,4 +1,4 @@
-"""WSGI entry point for gunicorn: ``gunicorn 'services.wsgi:build()'``.
+"""WSGI entry point for gunicorn: ``gunicorn 'wirefeed.services.wsgi:build()'``.
 
 The one place the web process reads its settings from the environment.
 """
@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from flask import Flask
 
-from config.settings import Settings
-from services.app import create_app
+from wirefeed.config.settings import Settings
+from wirefeed.services.app import create_app
 
 
 def build() -> Flask:

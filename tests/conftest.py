@@ -19,10 +19,10 @@ import pytest
 import redis
 from werkzeug.serving import make_server
 
-from config.settings import Settings
-from feeds.connection import connect
-from services.app import create_app
+from wirefeed.config.settings import Settings
+from wirefeed.feeds.store.connection import connect
 from wirefeed.redis_server import EmbeddedRedis, free_port
+from wirefeed.services.app import create_app
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "sample" / "wire-sample.txt"

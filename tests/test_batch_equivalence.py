@@ -12,12 +12,12 @@ import re
 import pytest
 import redis
 
-from config.settings import Settings
-from feeds import keys
-from feeds.publish import all_slugs
-from feeds.render import FORMATS
 from tests.conftest import SAMPLE, clean
-from workers import context, pipeline
+from wirefeed.config.settings import Settings
+from wirefeed.feeds.queue import ingests
+from wirefeed.feeds.render.formats import FORMATS
+from wirefeed.feeds.store import keys
+from wirefeed.workers import clock, context, pipeline, split
 
 _FEED_DATE = re.compile(rb"<updated>[^<]*</updated>|<lastBuildDate>[^<]*</lastBuildDate>")
 FIXED_NOW = 1_767_225_600_000_000  # 2026-01-01T00:00:00Z in microseconds
@@ -40,14 +40,20 @@ class _NoQueue:
         return None
 
 
+def no_queues(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Queue nothing, neither on submitting nor on splitting: the test runs the jobs itself."""
+    monkeypatch.setattr(ingests, "Queue", _NoQueue)
+    monkeypatch.setattr(split, "Queue", _NoQueue)
+
+
 def _ingest(client: redis.Redis, settings: Settings, data: bytes) -> dict[str, object]:
     clean(client)
     ctx = context.build(settings, client)
-    sub = pipeline.submit(client, settings, data, source="test")
+    sub = ingests.submit(client, settings, data, source="test")
     result = pipeline.run_ingest(ctx, sub.ingest_id)
     for n in range(result["batches"]):
         pipeline.run_batch(ctx, sub.ingest_id, n)
-    slugs = all_slugs(ctx.taxonomy)
+    slugs = [keys.ALL_TOPIC, *ctx.taxonomy.topics]
     stories = {k: client.get(k) for k in client.scan_iter(match=keys.story("*"))}
     indexes = {s: client.zrange(keys.topic_index(s), 0, -1, withscores=True) for s in slugs}
     docs = {(s, f): client.hgetall(keys.feed_doc(s, f)) for s in slugs for f in FORMATS}
@@ -60,8 +66,8 @@ def _ingest(client: redis.Redis, settings: Settings, data: bytes) -> dict[str, o
 def test_batch_size_changes_no_story_topic_or_feed_byte(
     client: redis.Redis, settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(pipeline, "Queue", _NoQueue)
-    monkeypatch.setattr(pipeline, "now_micros", lambda: FIXED_NOW)
+    no_queues(monkeypatch)
+    monkeypatch.setattr(clock, "now_micros", lambda: FIXED_NOW)
     from bench.gen import generate
 
     data = SAMPLE.read_bytes() + b"\n-\n" + generate(120, seed=5)

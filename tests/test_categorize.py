@@ -17,7 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from feeds.categorize import (
+from wirefeed.errors import ConfigError, UnknownTopic
+from wirefeed.feeds.categorize import (
     DEFAULT_REASON,
     Categorizer,
     HybridCategorizer,
@@ -25,9 +26,8 @@ from feeds.categorize import (
     TaggingInput,
     build_categorizer,
 )
-from feeds.errors import ConfigError, UnknownTopic
-from feeds.model import Block, ParsedStory, TopicTag
-from feeds.taxonomy import Taxonomy
+from wirefeed.feeds.categorize.taxonomy import Taxonomy
+from wirefeed.feeds.stories.model import Block, ParsedStory, TopicTag
 
 ROOT = Path(__file__).resolve().parents[1]
 TOPICS = ROOT / "config" / "topics.toml"

@@ -27,9 +27,9 @@ from pathlib import Path
 
 import pytest
 
-from feeds.categorize import Categorizer, RuleCategorizer, TaggingInput, build_categorizer
-from feeds.model import TopicTag
-from feeds.taxonomy import Taxonomy
+from wirefeed.feeds.categorize import Categorizer, RuleCategorizer, TaggingInput, build_categorizer
+from wirefeed.feeds.categorize.taxonomy import Taxonomy
+from wirefeed.feeds.stories.model import TopicTag
 
 ROOT = Path(__file__).resolve().parents[1]
 TOPICS = ROOT / "config" / "topics.toml"
@@ -67,8 +67,8 @@ def _tags(tags: list[TopicTag]) -> list[list[object]]:
 def _generated(n: int, seed: int) -> list[TaggingInput]:
     """Generated wire stories as the workers tag them, and some parsed ones (no summary)."""
     from bench.gen import generate
-    from feeds.parse import parse_dump
-    from feeds.stories import build_story
+    from wirefeed.feeds.stories.build import build_story
+    from wirefeed.feeds.stories.parse import parse_dump
 
     now = datetime(2024, 5, 1, tzinfo=UTC)
     parsed = parse_dump(generate(n, seed), max_bytes=10**8).stories

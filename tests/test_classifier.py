@@ -2,8 +2,8 @@
 
 The evaluation set (``tests/data/eval-tune.jsonl`` / ``eval-test.jsonl``) was written for this
 project: wire-style headlines with one-sentence summaries, balanced over the four news groups, with
-hard cases. The head is trained on the TUNE split only (``models/train_head.py``); these tests
-report on the TEST split, through the public :func:`~feeds.categorize.build_categorizer`.
+hard cases. The head is trained on the TUNE split only (``models/build/train_head.py``); these tests
+report on the TEST split, through the public :func:`~wirefeed.feeds.categorize.build_categorizer`.
 No test here measures time (see ``bench/classify_bench.py``).
 """
 
@@ -19,7 +19,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from feeds.categorize import (
+from wirefeed.errors import ConfigError
+from wirefeed.feeds.categorize import (
     DEFAULT_REASON,
     Categorizer,
     HybridCategorizer,
@@ -27,11 +28,10 @@ from feeds.categorize import (
     TaggingInput,
     build_categorizer,
 )
-from feeds.classifier import TopicClassifier, clean_for_model, model_text
-from feeds.classifier_eval import GROUP_NAMES, evaluate, read_eval
-from feeds.embed import StaticEmbedder, WordPiece
-from feeds.errors import ConfigError
-from feeds.taxonomy import Taxonomy
+from wirefeed.feeds.categorize.classifier import TopicClassifier, clean_for_model, model_text
+from wirefeed.feeds.categorize.embed import StaticEmbedder, WordPiece
+from wirefeed.feeds.categorize.evaluate import GROUP_NAMES, evaluate, read_eval
+from wirefeed.feeds.categorize.taxonomy import Taxonomy
 
 ROOT = Path(__file__).resolve().parents[1]
 TOPICS = ROOT / "config" / "topics.toml"

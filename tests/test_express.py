@@ -10,13 +10,14 @@ import pytest
 import redis
 import requests
 
-from config.settings import Settings
-from feeds import keys
-from feeds.ids import story_id
 from tests.conftest import TOKEN
 from tests.reliability.dumps import dump, unique_titles
-from tests.test_batch_equivalence import _NoQueue
-from workers import context, pipeline
+from tests.test_batch_equivalence import no_queues
+from wirefeed.config.settings import Settings
+from wirefeed.feeds.queue import ingests
+from wirefeed.feeds.store import keys
+from wirefeed.feeds.stories.ids import story_id
+from wirefeed.workers import context, pipeline
 
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 
@@ -80,12 +81,12 @@ def test_change_log_holds_an_ingest_in_dump_order_although_two_workers_share_its
 def test_change_logs_grow_and_feeds_are_published_when_the_ingest_completes(
     client: redis.Redis, settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(pipeline, "Queue", _NoQueue)  # this test runs the jobs itself
+    no_queues(monkeypatch)  # this test runs the jobs itself
     settings = settings.with_(batch_size=2, express_max_stories=0)
     ctx = context.build(settings, client)
     titles = unique_titles(3, seed=104)
     ids = [story_id(settings.default_agency, t) for t in titles]
-    sub = pipeline.submit(client, settings, dump(titles), source="test")
+    sub = ingests.submit(client, settings, dump(titles), source="test")
     assert pipeline.run_ingest(ctx, sub.ingest_id) == {"stories": 3, "batches": 2}
 
     pipeline.run_batch(ctx, sub.ingest_id, 1)  # the second batch first: the last title
@@ -102,7 +103,7 @@ def test_change_logs_grow_and_feeds_are_published_when_the_ingest_completes(
     log = [e.decode() for e in client.lrange(keys.topic_log(keys.ALL_TOPIC), 0, -1)]
     assert log == [f"{i}:1" for i in ids]  # batch order, not the order the batches ran in
     assert not client.exists(keys.pending_log(sub.ingest_id))
-    assert pipeline.progress(client, sub.ingest_id).state == "done"
+    assert ingests.progress(client, sub.ingest_id).state == "done"
     assert int(client.hget(keys.topic_meta(keys.ALL_TOPIC), "changed")) > stamp_before
     doc = client.hgetall(keys.feed_doc(keys.ALL_TOPIC, "atom"))
     assert all(f":story:{i}<".encode() in doc[b"body"] for i in ids)
@@ -115,11 +116,11 @@ def test_change_logs_grow_and_feeds_are_published_when_the_ingest_completes(
 def test_a_rerun_express_job_finishes_an_ingest_its_crashed_first_run_split(
     client: redis.Redis, settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(pipeline, "Queue", _NoQueue)
+    no_queues(monkeypatch)
     settings = settings.with_(batch_size=2)
     ctx = context.build(settings, client)
     titles = unique_titles(5, seed=105)
-    sub = pipeline.submit(client, settings, dump(titles), source="test")
+    sub = ingests.submit(client, settings, dump(titles), source="test")
     # The first run split the dump into 3 batches, stored one, then died.
     assert pipeline.run_ingest(ctx, sub.ingest_id) == {"stories": 5, "batches": 3}
     pipeline.run_batch(ctx, sub.ingest_id, 1)
@@ -127,17 +128,17 @@ def test_a_rerun_express_job_finishes_an_ingest_its_crashed_first_run_split(
 
     counts = pipeline.run_express(ctx, sub.ingest_id)
     assert counts["new"] == 3  # batches 0 and 2; batch 1 was stored by the first run
-    assert pipeline.progress(client, sub.ingest_id).state == "done"
+    assert ingests.progress(client, sub.ingest_id).state == "done"
     assert client.llen(keys.topic_log(keys.ALL_TOPIC)) == 5
 
 
 def test_an_ingest_whose_worker_died_while_publishing_is_finished_by_the_rerun(
     client: redis.Redis, settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(pipeline, "Queue", _NoQueue)
+    no_queues(monkeypatch)
     ctx = context.build(settings.with_(express_max_stories=0), client)
     titles = unique_titles(2, seed=106)
-    sub = pipeline.submit(client, ctx.settings, dump(titles), source="test")
+    sub = ingests.submit(client, ctx.settings, dump(titles), source="test")
     pipeline.run_ingest(ctx, sub.ingest_id)
 
     def die(*args: object) -> None:
@@ -146,13 +147,13 @@ def test_an_ingest_whose_worker_died_while_publishing_is_finished_by_the_rerun(
     monkeypatch.setattr(pipeline, "publish", die)
     with pytest.raises(SystemExit):
         pipeline.run_batch(ctx, sub.ingest_id, 0)
-    assert pipeline.progress(client, sub.ingest_id).state == "publishing"  # stored and logged
+    assert ingests.progress(client, sub.ingest_id).state == "publishing"  # stored and logged
     assert client.llen(keys.topic_log(keys.ALL_TOPIC)) == 2
 
     monkeypatch.undo()
-    monkeypatch.setattr(pipeline, "Queue", _NoQueue)
+    no_queues(monkeypatch)
     pipeline.run_batch(ctx, sub.ingest_id, 0)  # the reaper re-queued the job
-    assert pipeline.progress(client, sub.ingest_id).state == "done"
+    assert ingests.progress(client, sub.ingest_id).state == "done"
     body = client.hget(keys.feed_doc(keys.ALL_TOPIC, "rss"), "body") or b""
     assert all(t.encode() in body for t in titles)
     assert client.llen(keys.topic_log(keys.ALL_TOPIC)) == 2

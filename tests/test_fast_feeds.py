@@ -18,14 +18,14 @@ from wsgiref.types import StartResponse, WSGIApplication, WSGIEnvironment
 import pytest
 from werkzeug.serving import make_server
 
-from config.settings import Settings
-from feeds import keys
-from feeds.connection import connect
-from services.app import create_app
-from services.fast_feeds import FastFeeds
 from tests.conftest import SAMPLE, clean
 from tests.helpers import ingest
+from wirefeed.config.settings import Settings
+from wirefeed.feeds.store import keys
+from wirefeed.feeds.store.connection import connect
 from wirefeed.redis_server import EmbeddedRedis, free_port
+from wirefeed.services.app import create_app
+from wirefeed.services.fast_feeds import FastFeeds
 
 FORMATS = ("rss", "atom", "json")
 TOPICS = ("all", "cybercrime", "sports")

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from config.settings import Settings
 from tests.helpers import AUTH, ingest, post_dump, wait_done
+from wirefeed.config.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -11,11 +11,12 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bench.gen import generate
-from feeds import near, text
-from feeds.ids import story_id
-from feeds.model import Block, ParsedStory, Story, TopicTag, positional_builder
-from feeds.parse import parse_dump
-from feeds.versions import Incoming, group_dump
+from wirefeed.feeds.identity import near
+from wirefeed.feeds.identity.versions import Incoming, group_dump
+from wirefeed.feeds.stories import text
+from wirefeed.feeds.stories.ids import story_id
+from wirefeed.feeds.stories.model import Block, ParsedStory, Story, TopicTag, positional_builder
+from wirefeed.feeds.stories.parse import parse_dump
 
 T0 = datetime(2026, 11, 1, tzinfo=UTC)
 

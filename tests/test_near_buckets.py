@@ -12,9 +12,10 @@ import zlib
 
 import pytest
 
-from feeds import near
-from feeds.memo import Memo
-from feeds.versions import near_keys, near_keys_many
+from wirefeed.config.defaults import NEAR_BANDS, NEAR_MIN_WORDS, NEAR_ROWS
+from wirefeed.feeds.identity import near
+from wirefeed.feeds.identity.memo import Memo
+from wirefeed.feeds.identity.versions import near_keys
 
 GOLDEN = {
     "UK PM says Mandelson 'lied' about Epstein relations": [
@@ -40,12 +41,12 @@ def _reference_words(title: str) -> frozenset[str]:
 def _reference_buckets(title: str) -> list[str]:
     """The straightforward MinHash: one CRC-32 per word and seed, the minimum per seed."""
     ws = _reference_words(title)
-    if len(ws) < near.MIN_WORDS:
+    if len(ws) < NEAR_MIN_WORDS:
         return []
     mins = [min(zlib.crc32(w.encode(), seed) for w in ws) for seed in near._SEEDS]
     return [
-        format(zlib.crc32(repr(mins[band * near.ROWS : (band + 1) * near.ROWS]).encode()), "08x")
-        for band in range(near.BANDS)
+        format(zlib.crc32(repr(mins[band * NEAR_ROWS : (band + 1) * NEAR_ROWS]).encode()), "08x")
+        for band in range(NEAR_BANDS)
     ]
 
 
@@ -77,8 +78,8 @@ def test_buckets_equal_the_straightforward_minhash_on_many_titles() -> None:
 
 
 def test_remembered_buckets_are_what_buckets_gives() -> None:
-    near.remember_buckets("Stocks fall", ["00000000"] * near.BANDS)  # as if another process said so
-    assert near.buckets("Stocks fall") == ["00000000"] * near.BANDS
+    near.remember_buckets("Stocks fall", ["00000000"] * NEAR_BANDS)  # as if another process said so
+    assert near.buckets("Stocks fall") == ["00000000"] * NEAR_BANDS
     near._BUCKETS.clear()
     assert near.buckets("Stocks fall") == []
 
@@ -111,12 +112,10 @@ def test_near_keys_of_several_titles_are_their_distinct_entries_in_order() -> No
         dict.fromkeys((band, f"AFP:{b}") for t in titles for band, b in enumerate(_reference_buckets(t)))
     )
     assert near_keys("AFP", titles) == expected
-    assert near_keys("AFP", titles[:1]) == expected[: near.BANDS]
-    assert near_keys_many([("AFP", titles), ("BTB", titles[1:2]), ("AP", [])]) == [
-        expected,
-        tuple((band, f"BTB:{b}") for band, b in enumerate(_reference_buckets(titles[1]))),
-        (),
-    ]
+    assert near_keys("AFP", titles[:1]) == expected[: NEAR_BANDS]
+    assert near_keys("BTB", titles[1:2]) == tuple(
+        (band, f"BTB:{b}") for band, b in enumerate(_reference_buckets(titles[1]))
+    )
 
 
 def test_memo_keeps_at_most_its_size_and_drops_the_oldest() -> None:

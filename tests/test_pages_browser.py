@@ -23,10 +23,10 @@ import pytest
 import redis
 import requests
 
-from config.settings import Settings
-from feeds.connection import connect
 from tests.conftest import clean
 from tests.helpers import ingest
+from wirefeed.config.settings import Settings
+from wirefeed.feeds.store.connection import connect
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "sample" / "wire-sample.txt"

@@ -1,4 +1,5 @@
-"""Tests of the wire-dump parser (:mod:`feeds.parse`) and its text helpers (:mod:`feeds.text`).
+"""Tests of the wire-dump parser (:mod:`wirefeed.feeds.stories.parse`) and its text helpers
+(:mod:`wirefeed.feeds.stories.text`).
 
 Golden test: ``tests/data/wire-sample.golden.json`` is the parser's output for the sample
 dump, checked by hand. After a deliberate change of the parser, rewrite it with::
@@ -20,10 +21,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from feeds.errors import InputRejected, WirefeedError
-from feeds.model import Block, ParsedStory
-from feeds.parse import MAX_TITLE_CHARS, ParseResult, parse_dump
-from feeds.text import clean_text, normalise_title
+from wirefeed.config.defaults import PARSE_MAX_TITLE_CHARS as MAX_TITLE_CHARS
+from wirefeed.errors import InputRejected, WirefeedError
+from wirefeed.feeds.stories.model import Block, ParsedStory
+from wirefeed.feeds.stories.parse import ParseResult, parse_dump
+from wirefeed.feeds.stories.text import clean_text, normalise_title
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "sample" / "wire-sample.txt"

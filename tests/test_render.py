@@ -18,8 +18,7 @@ import feedparser  # noqa: E402
 import pytest  # noqa: E402
 from lxml import etree  # noqa: E402
 
-from feeds.model import Block, Story, TopicTag  # noqa: E402
-from feeds.render import (  # noqa: E402
+from wirefeed.feeds.render.formats import (  # noqa: E402
     FORMATS,
     MEDIA_TYPES,
     FeedInfo,
@@ -33,7 +32,8 @@ from feeds.render import (  # noqa: E402
     story_guid,
     story_url,
 )
-from feeds.render_html import _blocks_html  # noqa: E402
+from wirefeed.feeds.render.html import _blocks_html  # noqa: E402
+from wirefeed.feeds.stories.model import Block, Story, TopicTag  # noqa: E402
 
 BASE = "http://127.0.0.1:8080"
 AUTHORITY = "wirefeed.example.org,2026"

@@ -8,6 +8,8 @@ the refusal of internal callbacks is checked with settings that allow nothing.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import http.server
 import json
 import queue
@@ -27,14 +29,21 @@ import requests
 from rq import Queue
 from rq.scheduler import RQScheduler
 
-from config.settings import Settings
-from feeds import keys
-from feeds.errors import ConfigError
-from feeds.websub import Intent, Subscription, WebSubStore, check_signature, signature, subscription_id
-from feeds.websub_net import CallbackRefused, CallbackUnresolvable, Policy, check_callback
-from services.app import create_app
 from tests.helpers import ingest
-from workers import context, pipeline, websub
+from wirefeed.config.settings import Settings
+from wirefeed.errors import CallbackRefused, CallbackUnresolvable, ConfigError
+from wirefeed.feeds.store import keys
+from wirefeed.feeds.websub import hub
+from wirefeed.feeds.websub.net import Policy, check_callback
+from wirefeed.feeds.websub.store import (
+    Intent,
+    Subscription,
+    WebSubStore,
+    signature,
+    subscription_id,
+)
+from wirefeed.services.app import create_app
+from wirefeed.workers import context, pipeline, websub
 
 SAMPLE = Path(__file__).resolve().parents[1] / "sample" / "wire-sample.txt"
 SECRET = "s3cret-of-the-subscriber"
@@ -42,11 +51,18 @@ WAIT = 30.0
 """Seconds a test waits for something asynchronous before giving up (generous: workers may be
 slow to start on a loaded machine; this is not a timing assertion)."""
 
-HOOKED = any(v is websub.notify or v is websub for v in vars(pipeline).values())
-"""The categorizer calls :func:`workers.websub.notify` after publishing (else tests call it)."""
+HOOKED = any(v is hub.notify or v is hub for v in vars(pipeline).values())
+"""The categorizer calls :func:`wirefeed.feeds.websub.hub.notify` after publishing (else tests call it)."""
 
 
 # -- a real subscriber -----------------------------------------------------------------------
+
+
+def signed_by(secret: str, body: bytes, header: str | None) -> bool:
+    """What a subscriber does: compare ``X-Hub-Signature`` with ``sha256=`` and the hex
+    HMAC-SHA256 of the raw body under its secret, in constant time."""
+    expected = "sha256=" + hmac.new(secret.encode("utf-8"), body, hashlib.sha256).hexdigest()
+    return header is not None and hmac.compare_digest(expected, header)
 
 
 @dataclass
@@ -159,7 +175,7 @@ def settled(client: redis.Redis, topic: str, callback: str) -> dict[str, Any]:
     """The (un)subscription's status once its verification finished."""
 
     def done() -> dict[str, Any] | None:
-        st = websub.status(client, topic, callback)
+        st = hub.status(client, topic, callback)
         return st if st["intent"] and st["intent"]["state"] != "pending" else None
 
     return wait_for("verification finished", done)
@@ -188,7 +204,8 @@ def websub_queue(client: redis.Redis) -> Queue:
 
 
 def deliveries_queued(client: redis.Redis) -> int:
-    return sum(1 for j in websub_queue(client).get_jobs() if j.func_name == "workers.websub.deliver_job")
+    jobs = websub_queue(client).get_jobs()
+    return sum(1 for j in jobs if j.func_name == keys.WEBSUB_DELIVER_JOB)
 
 
 # -- subscribe, verify, receive signed content ---------------------------------------------
@@ -217,7 +234,7 @@ def test_subscriber_receives_signed_content_within_a_second_of_an_ingest(
     ingest(live_server, SAMPLE.read_bytes())
     done = time.monotonic()  # the ingest is done (stories stored, feeds published) by now
     if not HOOKED:  # until the categorizer calls the hook after publishing
-        websub.notify(client, settings, [keys.ALL_TOPIC])
+        hub.notify(client, settings, [keys.ALL_TOPIC])
     got = subscriber.next_delivery()
     print(
         f"\nWebSub delivery {(got.at - posted) * 1000:.0f} ms after the dump was posted, "
@@ -227,9 +244,9 @@ def test_subscriber_receives_signed_content_within_a_second_of_an_ingest(
 
     assert got.path == "/hook?token=abc"
     assert got.headers["Content-Type"] == "application/atom+xml; charset=utf-8"
-    assert check_signature(SECRET, got.body, got.headers.get("X-Hub-Signature"))
-    assert not check_signature(SECRET, got.body + b" ", got.headers.get("X-Hub-Signature"))
-    assert not check_signature("other secret", got.body, got.headers.get("X-Hub-Signature"))
+    assert signed_by(SECRET, got.body, got.headers.get("X-Hub-Signature"))
+    assert not signed_by(SECRET, got.body + b" ", got.headers.get("X-Hub-Signature"))
+    assert not signed_by("other secret", got.body, got.headers.get("X-Hub-Signature"))
     link = got.headers["Link"]
     assert f'<{live_server}/websub>; rel="hub"' in link
     assert f'<{topic}>; rel="self"' in link
@@ -240,7 +257,7 @@ def test_subscriber_receives_signed_content_within_a_second_of_an_ingest(
     served = requests.get(topic, timeout=10).content
     while got.body != served:
         got = subscriber.next_delivery()
-        assert check_signature(SECRET, got.body, got.headers.get("X-Hub-Signature"))
+        assert signed_by(SECRET, got.body, got.headers.get("X-Hub-Signature"))
 
 
 @pytest.mark.usefixtures("workers")
@@ -252,7 +269,7 @@ def test_json_subscriber_without_secret_gets_the_json_feed_unsigned(
     assert st["intent"]["state"] == "verified"
     assert subscriber.next_verification()["hub.lease_seconds"] == str(settings.websub_lease_seconds)
 
-    websub.notify(client, settings, ["cybercrime", "elections"])
+    hub.notify(client, settings, ["cybercrime", "elections"])
     got = subscriber.next_delivery()
     assert got.headers["Content-Type"] == "application/feed+json; charset=utf-8"
     assert "X-Hub-Signature" not in got.headers
@@ -260,9 +277,7 @@ def test_json_subscriber_without_secret_gets_the_json_feed_unsigned(
     assert f'<{topic}>; rel="self"' in got.headers["Link"]
     wait_for(
         "attempt recorded",
-        lambda: (
-            websub.status(client, topic, f"{subscriber.url}/json")["subscription"]["last_status"] == "204"
-        ),
+        lambda: hub.status(client, topic, f"{subscriber.url}/json")["subscription"]["last_status"] == "204",
     )
 
 
@@ -271,13 +286,13 @@ def test_signature_is_hmac_sha256_of_the_body() -> None:
     assert signature("Jefe", b"what do ya want for nothing?") == (
         "sha256=5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
     )
-    assert check_signature(
+    assert signed_by(
         "Jefe", b"what do ya want for nothing?", signature("Jefe", b"what do ya want for nothing?")
     )
-    assert not check_signature(
+    assert not signed_by(
         "Jefe", b"what do ya want for nothing!", signature("Jefe", b"what do ya want for nothing?")
     )
-    assert not check_signature("Jefe", b"x", None)
+    assert not signed_by("Jefe", b"x", None)
 
 
 # -- requests the hub refuses ------------------------------------------------------------------
@@ -458,7 +473,7 @@ def test_no_challenge_echo_means_not_subscribed(
     assert reason in st["intent"]["reason"]
     assert st["subscription"] is None
     assert client.smembers(keys.WEBSUB_TOPICS) == set()
-    websub.notify(client, settings, [keys.ALL_TOPIC])
+    hub.notify(client, settings, [keys.ALL_TOPIC])
     assert deliveries_queued(client) == 0
     assert subscriber.verifications.empty()  # the redirect was not followed
 
@@ -496,11 +511,11 @@ def test_leases_are_bounded_and_expire(
     assert client.smembers(keys.WEBSUB_TOPICS) == {b"all", b"elections"}
 
     time.sleep(max(0.0, expires - time.time()) + 0.1)  # let the 1 s lease run out
-    websub.notify(client, settings, [keys.ALL_TOPIC])
+    hub.notify(client, settings, [keys.ALL_TOPIC])
     assert deliveries_queued(client) == 0  # an ended lease gets nothing ...
-    assert websub.status(client, topic, callback)["subscription"] is None  # ... and is removed
+    assert hub.status(client, topic, callback)["subscription"] is None  # ... and is removed
     assert client.smembers(keys.WEBSUB_TOPICS) == {b"elections"}
-    assert websub.status(client, long_topic, f"{subscriber.url}/long")["subscription"] is not None
+    assert hub.status(client, long_topic, f"{subscriber.url}/long")["subscription"] is not None
 
 
 def test_sweep_removes_every_ended_lease(client: redis.Redis, live_server: str) -> None:
@@ -550,7 +565,7 @@ def test_unsubscribe_is_verified_and_stops_deliveries(
     assert st["intent"]["state"] == "verified"
     assert st["subscription"] is None
     assert client.smembers(keys.WEBSUB_TOPICS) == set()
-    websub.notify(client, settings, ["cybercrime"])
+    hub.notify(client, settings, ["cybercrime"])
     assert deliveries_queued(client) == 0
 
 
@@ -562,9 +577,9 @@ def test_410_gone_removes_the_subscription(
     callback = f"{subscriber.url}/cb"
     subscribe(live_server, client, topic, callback)
     subscriber.statuses = [410]
-    websub.notify(client, settings, [keys.ALL_TOPIC])
+    hub.notify(client, settings, [keys.ALL_TOPIC])
     subscriber.next_delivery()
-    wait_for("subscription removed", lambda: websub.status(client, topic, callback)["subscription"] is None)
+    wait_for("subscription removed", lambda: hub.status(client, topic, callback)["subscription"] is None)
     assert client.smembers(keys.WEBSUB_TOPICS) == set()
 
 
@@ -586,7 +601,7 @@ def test_callback_is_checked_again_before_each_request(
     assert websub.run_verify(context.build(settings, client), sub_id, req)["state"] == "verified"
     subscriber.next_verification()
     assert websub.run_deliver(strict, sub_id) == {"status": "refused"}
-    assert "refused" in websub.status(client, topic, callback)["subscription"]["last_status"]
+    assert "refused" in hub.status(client, topic, callback)["subscription"]["last_status"]
     assert subscriber.verifications.empty()
     assert subscriber.deliveries.empty()
 
@@ -602,10 +617,10 @@ def test_notify_costs_one_round_trip_when_nobody_subscribed(redis_url: str, sett
     counting = Counting.from_url(redis_url)
     counting.delete(keys.WEBSUB_TOPICS)
     calls.clear()
-    websub.notify(counting, settings, ["all", "cybercrime", "elections"])
+    hub.notify(counting, settings, ["all", "cybercrime", "elections"])
     assert calls == ["SMEMBERS"]
     calls.clear()
-    websub.notify(counting, settings, [])
+    hub.notify(counting, settings, [])
     assert calls == []
     counting.close()
 
@@ -630,15 +645,15 @@ def test_failed_delivery_is_retried_with_backoff(
     callback = f"{subscriber.url}/cb"
     subscribe(live_server, client, topic, callback, secret=SECRET)
     subscriber.statuses = [500, 503]
-    websub.notify(client, settings, [keys.ALL_TOPIC])
+    hub.notify(client, settings, [keys.ALL_TOPIC])
     first, second, third = (subscriber.next_delivery() for _ in range(3))
     gaps = [second.at - first.at, third.at - second.at]
     intervals = settings.websub_retry_intervals
     print(f"\nretries after {gaps[0]:.2f} s and {gaps[1]:.2f} s (intervals {intervals})")
     # rq schedules retries in whole seconds (rounded down), so a retry comes at most 1 s early.
     assert all(gap > interval - 1 for gap, interval in zip(gaps, intervals, strict=True))
-    assert check_signature(SECRET, third.body, third.headers["X-Hub-Signature"])
+    assert signed_by(SECRET, third.body, third.headers["X-Hub-Signature"])
     wait_for(
         "success recorded",
-        lambda: websub.status(client, topic, callback)["subscription"]["last_status"] == "204",
+        lambda: hub.status(client, topic, callback)["subscription"]["last_status"] == "204",
     )

@@ -11,13 +11,11 @@ import json
 from collections.abc import Iterator
 from typing import IO, Any
 
-from config.settings import Settings
-from feeds.categorize import TaggingInput, build_categorizer
-from feeds.taxonomy import Taxonomy
-from feeds.text import clean_text
-
-CHUNK = 2000
-"""Lines categorized per call (keeps memory flat for any input size)."""
+from wirefeed.config import defaults
+from wirefeed.config.settings import Settings
+from wirefeed.feeds.categorize import TaggingInput, build_categorizer
+from wirefeed.feeds.categorize.taxonomy import Taxonomy
+from wirefeed.feeds.stories.text import clean_text
 
 
 def _parse(line: str) -> tuple[Any, TaggingInput | str]:
@@ -42,7 +40,7 @@ def _chunks(stream: IO[str]) -> Iterator[list[tuple[Any, TaggingInput | str]]]:
     for line in stream:
         if line.strip():
             chunk.append(_parse(line))
-        if len(chunk) >= CHUNK:
+        if len(chunk) >= defaults.CLASSIFY_CHUNK:
             yield chunk
             chunk = []
     if chunk:

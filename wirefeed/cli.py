@@ -22,8 +22,8 @@ from pathlib import Path
 
 import redis
 
-from config.settings import Settings
-from feeds.errors import InputRejected, WirefeedError
+from wirefeed.config.settings import Settings
+from wirefeed.errors import InputRejected, WirefeedError
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -47,10 +47,10 @@ def cmd_up(args: argparse.Namespace) -> int:
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
-    from feeds.connection import connect
+    from wirefeed.feeds.queue import ingests
+    from wirefeed.feeds.store.connection import connect
     from wirefeed.runtime import resolve_redis_url
     from wirefeed.supervisor import read_dump
-    from workers import pipeline
 
     settings = _settings(args)
     client = connect(resolve_redis_url(settings))
@@ -58,7 +58,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     for path_str in args.paths:
         path = Path(path_str)
         try:
-            sub = pipeline.submit(
+            sub = ingests.submit(
                 client, settings, read_dump(path, settings.max_dump_bytes), source=path.name
             )
         except InputRejected as exc:
@@ -74,7 +74,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         if not args.wait:
             print(f"{path}: queued {sub.stories} stories (ingest {sub.ingest_id})")
             continue
-        prog = pipeline.wait(client, sub.ingest_id, timeout=args.timeout)
+        prog = ingests.wait(client, sub.ingest_id, timeout=args.timeout)
         if not prog.done:
             print(
                 f"{path}: not done after {args.timeout} s ({prog.batches_done}/{prog.batches} batches)",
@@ -91,7 +91,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 
 def cmd_worker(args: argparse.Namespace) -> int:
     from wirefeed.runtime import resolve_redis_url
-    from workers.runner import QUEUES, run_worker
+    from wirefeed.workers.runner import QUEUES, run_worker
 
     settings = Settings.from_env()
     settings = settings.with_(redis_url=resolve_redis_url(settings))
@@ -126,7 +126,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         "--graceful-timeout",
         "10",
         *(["--access-logfile", "-"] if args.access_log else []),  # logging costs ~10% of web CPU
-        "services.wsgi:build()",
+        "wirefeed.services.wsgi:build()",
     ]
     os.execvpe(argv[0], argv, env)
     return 0  # not reached
@@ -138,9 +138,9 @@ def cmd_check_worker(args: argparse.Namespace) -> int:
 
     from rq import Worker
 
-    from feeds.connection import connect
+    from wirefeed.feeds.store.connection import connect
     from wirefeed.runtime import resolve_redis_url
-    from workers.runner import QUEUES
+    from wirefeed.workers.runner import QUEUES
 
     client = connect(resolve_redis_url(Settings.from_env()))
     wanted = {QUEUES[q.strip()] for q in args.queues.split(",") if q.strip()}
@@ -153,14 +153,14 @@ def cmd_check_worker(args: argparse.Namespace) -> int:
 
 
 def _client() -> redis.Redis:
-    from feeds.connection import connect
+    from wirefeed.feeds.store.connection import connect
     from wirefeed.runtime import resolve_redis_url
 
     return connect(resolve_redis_url(Settings.from_env()))
 
 
 def cmd_failed(args: argparse.Namespace) -> int:
-    from workers.failures import list_failed
+    from wirefeed.workers.failures import list_failed
 
     items = list_failed(_client())
     if args.json:
@@ -174,7 +174,7 @@ def cmd_failed(args: argparse.Namespace) -> int:
 
 
 def cmd_retry(args: argparse.Namespace) -> int:
-    from workers.failures import retry_failed
+    from wirefeed.workers.failures import retry_failed
 
     stories, jobs = retry_failed(_client(), Settings.from_env())
     print(f"re-queued {stories} stories and {jobs} jobs")

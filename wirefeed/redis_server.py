@@ -17,7 +17,7 @@ from pathlib import Path
 
 import redis
 
-from feeds.errors import EmbeddedRedisError
+from wirefeed.errors import EmbeddedRedisError
 
 
 def find_binary() -> str:

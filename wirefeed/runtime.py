@@ -6,10 +6,11 @@ from pathlib import Path
 
 import redis
 
-from config.settings import Settings
-from feeds.errors import StoreUnavailable
+import wirefeed.sample
+from wirefeed.config.settings import Settings
+from wirefeed.errors import StoreUnavailable
 
-SAMPLE_DUMP = Path(__file__).resolve().parents[1] / "sample" / "wire-sample.txt"
+SAMPLE_DUMP = Path(wirefeed.sample.__file__).with_name("wire-sample.txt")
 """The sample wire dump shipped with the project."""
 
 

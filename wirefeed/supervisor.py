@@ -26,15 +26,13 @@ from pathlib import Path
 
 import redis
 
-from config.settings import Settings
-from feeds.connection import connect
-from feeds.errors import InputRejected, WirefeedError
+from wirefeed.config import defaults
+from wirefeed.config.settings import Settings
+from wirefeed.errors import InputRejected, WirefeedError
+from wirefeed.feeds.queue import ingests
+from wirefeed.feeds.store.connection import connect
 from wirefeed.redis_server import EmbeddedRedis
 from wirefeed.runtime import SAMPLE_DUMP, url_file
-from workers import pipeline
-
-STOP_TIMEOUT = 30.0
-"""Seconds a child gets to finish after SIGTERM before it is killed."""
 
 
 def _die_with_parent() -> None:
@@ -133,7 +131,7 @@ class Supervisor:
                 self._check_children()
                 for path in sorted(inbox.glob("*.txt")):
                     self._ingest_file(client, path, wait=False, move=True)
-                time.sleep(1.0)
+                time.sleep(defaults.INBOX_POLL_SECONDS)
         except KeyboardInterrupt:
             pass
         finally:
@@ -146,7 +144,7 @@ class Supervisor:
 
     def _ingest_file(self, client: redis.Redis, path: Path, *, wait: bool, move: bool = False) -> None:
         try:
-            sub = pipeline.submit(
+            sub = ingests.submit(
                 client, self.settings, read_dump(path, self.settings.max_dump_bytes), source=path.name
             )
         except InputRejected as exc:
@@ -157,7 +155,7 @@ class Supervisor:
         if move:
             _move(path, "done")
         if wait:
-            prog = pipeline.wait(client, sub.ingest_id, timeout=120)
+            prog = ingests.wait(client, sub.ingest_id, timeout=defaults.SAMPLE_WAIT_SECONDS)
             self.out(
                 f"ingested {path.name}: {prog.new} new, {prog.updated} updated, {prog.unchanged} unchanged"
             )
@@ -179,7 +177,7 @@ class Supervisor:
         for _, proc in self.children:
             if proc.poll() is None:
                 proc.send_signal(signal.SIGTERM)
-        deadline = time.monotonic() + STOP_TIMEOUT
+        deadline = time.monotonic() + defaults.SUPERVISOR_STOP_TIMEOUT
         for _, proc in self.children:
             try:
                 proc.wait(max(0.1, deadline - time.monotonic()))

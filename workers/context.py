@@ -11,12 +11,12 @@ from dataclasses import dataclass
 
 import redis
 
-from config.settings import Settings
-from feeds.categorize import Categorizer, build_categorizer
-from feeds.connection import connect
-from feeds.errors import ConfigError
-from feeds.store import StoryStore
-from feeds.taxonomy import Taxonomy
+from wirefeed.config.settings import Settings
+from wirefeed.errors import ConfigError
+from wirefeed.feeds.categorize import Categorizer, build_categorizer
+from wirefeed.feeds.categorize.taxonomy import Taxonomy
+from wirefeed.feeds.store.connection import connect
+from wirefeed.feeds.store.story_store import StoryStore
 
 
 @dataclass(frozen=True)

@@ -15,8 +15,10 @@ import redis
 from rq import Queue
 from rq.registry import FailedJobRegistry
 
-from config.settings import Settings
-from feeds import keys
+from wirefeed.config import defaults
+from wirefeed.config.settings import Settings
+from wirefeed.feeds.queue.payload import encode_batch
+from wirefeed.feeds.store import keys
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,7 +61,7 @@ def retry_failed(client: redis.Redis, settings: Settings) -> tuple[int, int]:
     if groups:
         ingest_id = uuid.uuid4().hex
         pipe = client.pipeline(transaction=True)
-        pipe.set(keys.batch(f"{ingest_id}:0"), json.dumps({"source": source, "groups": groups}))
+        pipe.set(keys.batch(f"{ingest_id}:0"), encode_batch(source, groups))
         pipe.hset(
             keys.ingest(ingest_id),
             mapping={
@@ -78,12 +80,12 @@ def retry_failed(client: redis.Redis, settings: Settings) -> tuple[int, int]:
         pipe.hdel(keys.POISON, *raw.keys())
         pipe.execute()
         Queue(keys.CATEGORIZE_QUEUE, connection=client).enqueue_call(
-            "workers.jobs.categorize_batch",
+            keys.CATEGORIZE_JOB,
             args=(ingest_id, 0),
             job_id=f"batch-{ingest_id}-0",
             timeout=settings.job_timeout,
             result_ttl=settings.result_ttl,
-            failure_ttl=7 * 86400,
+            failure_ttl=defaults.FAILED_JOB_TTL,
         )
     jobs = 0
     for name in QUEUE_NAMES:

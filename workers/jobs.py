@@ -1,10 +1,11 @@
-"""The rq job functions. Tiny on purpose: they carry ids, not objects, and hand over to
-:mod:`workers.pipeline`."""
+"""The rq job functions of the ingest pipeline. Tiny on purpose: they carry ids, not objects, and
+hand over to :mod:`wirefeed.workers.pipeline`. They are queued by name (``keys.INGEST_JOB`` and the
+others in :mod:`wirefeed.feeds.store.keys`); the WebSub jobs are in :mod:`wirefeed.workers.websub`."""
 
 from __future__ import annotations
 
-from workers import pipeline
-from workers.context import current
+from wirefeed.workers import pipeline
+from wirefeed.workers.context import current
 
 
 def ingest_dump(ingest_id: str) -> dict[str, int]:

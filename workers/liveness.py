@@ -2,7 +2,7 @@
 
 rq does not retry a job whose worker was killed: the job stays "started" until its registry
 entry expires (the job timeout plus a minute), and is then moved to the failed registry
-(rq issues #152, #2015). wirefeed's jobs are idempotent (see :func:`workers.pipeline.run_batch`),
+(rq issues #152, #2015). wirefeed's jobs are idempotent (see :func:`wirefeed.workers.pipeline.run_batch`),
 so a dead worker's job can simply run again, and soon:
 
     every HEARTBEAT_SECONDS, in a thread of each worker process:
@@ -33,8 +33,8 @@ from rq.intermediate_queue import IntermediateQueue
 from rq.job import Job
 from rq.registry import FailedJobRegistry, StartedJobRegistry
 
-from config import defaults
-from feeds import keys
+from wirefeed.config import defaults
+from wirefeed.feeds.store import keys
 
 log = logging.getLogger(__name__)
 

@@ -12,10 +12,11 @@ import time
 import redis
 from rq import Queue, SimpleWorker
 
-from config.settings import Settings
-from feeds import keys
-from workers import context
-from workers.liveness import Heartbeat
+from wirefeed.config import defaults
+from wirefeed.config.settings import Settings
+from wirefeed.feeds.store import keys
+from wirefeed.workers import context
+from wirefeed.workers.liveness import Heartbeat
 
 log = logging.getLogger(__name__)
 
@@ -26,10 +27,6 @@ QUEUES = {
     "websub": keys.WEBSUB_QUEUE,
 }
 """Short names (as ``wirefeed worker --queues`` takes them) of the rq queues."""
-
-
-RECONNECT_POLL_SECONDS = 0.5
-"""How often a worker that lost Redis checks whether it is back."""
 
 
 def run_worker(
@@ -70,4 +67,4 @@ def _wait_for_redis(client: redis.Redis) -> None:
             client.ping()
             return
         except redis.RedisError:
-            time.sleep(RECONNECT_POLL_SECONDS)
+            time.sleep(defaults.RECONNECT_POLL_SECONDS)

@@ -1,9 +1,10 @@
-"""The WebSub hub's work (W3C WebSub): verifying intents, distributing content, ending leases.
+"""The WebSub hub's rq jobs (W3C WebSub): verifying intents, distributing content, ending leases.
 
-In pseudocode (each step names the function that runs it)::
+In pseudocode (each step names the function, and the module, that runs it)::
 
-    request(mode, topic, callback, lease, secret)       # web service, POST /websub (websub_bp)
-        topic is <base>/feeds/<slug>.<fmt> of a known feed; callback passes check_callback
+    request(mode, topic, callback, lease, secret)       # feeds.websub.hub, in the web service
+        topic is <base>/feeds/<slug>.<fmt> of a known feed;   # POST /websub (services.websub_bp)
+        callback passes check_callback (feeds.websub.net)
         HSET wf:websub:intent:<sub> req=<random> ...    #   the latest request for (topic, callback)
         enqueue verify_job(sub, req)                    #   -> websub queue; the hub answers 202
 
@@ -15,8 +16,9 @@ In pseudocode (each step names the function that runs it)::
                          SADD wf:websub:topics <slug>
             unsubscribe: remove them (Lua: the slug leaves the set with its last subscriber)
 
-    notify(slugs)                                       # categorizer, after publish(touched)
-        SMEMBERS wf:websub:topics                       #   nobody subscribed: done, one round trip
+    notify(slugs)                                       # feeds.websub.hub, in the categorizer,
+        SMEMBERS wf:websub:topics                       #   after publish(touched); nobody
+                                                        #   subscribed: done, one round trip
         live subscriptions of the touched slugs; ended leases removed on the way
         SET wf:websub:queued:<sub> NX                   #   a queued delivery already covers it
         enqueue deliver_job(sub) ...                    #   -> websub queue, rq Retry with backoff
@@ -28,11 +30,12 @@ In pseudocode (each step names the function that runs it)::
         check_callback again, POST body with Content-Type, Link rel=hub/self, X-Hub-Signature
         2xx -> done; 410 -> unsubscribe; else raise      #   rq retries after the next interval
 
-    run_sweep()                                         # websub worker, at most once per
-        remove every ended lease                        #   websub_sweep_seconds (maybe_sweep)
+    sweep_job()                                         # websub worker, queued at most once per
+        remove every ended lease                        #   websub_sweep_seconds (hub.maybe_sweep)
 
 Retries with intervals are rq scheduled jobs: the worker serving the websub queue must run
 rq's scheduler (``Worker.work(with_scheduler=True)``), or failed deliveries are never retried.
+Subscriptions and intents in Redis are :mod:`wirefeed.feeds.websub.store`.
 """
 
 from __future__ import annotations
@@ -40,162 +43,18 @@ from __future__ import annotations
 import logging
 import secrets
 import time
-import uuid
-from collections.abc import Iterable
-from functools import lru_cache
-from typing import Any
 from urllib.parse import urlencode
 
-import redis
-from rq import Queue, Retry
-
-from config.settings import Settings
-from feeds import keys
-from feeds.errors import WirefeedError
-from feeds.publish import publish
-from feeds.render import MEDIA_TYPES
-from feeds.websub import Intent, Subscription, WebSubStore, hub_url, signature, subscription_id
-from feeds.websub_net import (
-    CallbackRefused,
-    CallbackUnresolvable,
-    Policy,
-    Target,
-    check_callback,
-    send,
-)
-from workers.context import WorkerContext, current
+from wirefeed.config.settings import Settings
+from wirefeed.errors import CallbackRefused, CallbackUnresolvable, DeliveryFailed
+from wirefeed.feeds.render.formats import MEDIA_TYPES
+from wirefeed.feeds.render.publish import publish
+from wirefeed.feeds.websub.hub import callback_target
+from wirefeed.feeds.websub.net import send
+from wirefeed.feeds.websub.store import Intent, Subscription, WebSubStore, hub_url, signature
+from wirefeed.workers.context import WorkerContext, current
 
 log = logging.getLogger(__name__)
-
-JOB_TIMEOUT = 120
-"""Seconds an rq WebSub job may run (each request has its own, shorter, timeout)."""
-
-FAILURE_TTL = 7 * 86400
-"""Seconds a delivery that failed every retry stays in rq's failed registry."""
-
-
-class DeliveryFailed(WirefeedError):
-    """A callback did not take a delivery (rq retries the job)."""
-
-
-@lru_cache(maxsize=8)
-def _policy(allow_private: bool, allow: tuple[str, ...]) -> Policy:
-    return Policy.from_settings(allow_private, allow)
-
-
-def policy(settings: Settings) -> Policy:
-    """The callback allow-list of these settings."""
-    return _policy(settings.websub_allow_private, tuple(settings.websub_allow))
-
-
-def callback_target(settings: Settings, callback: str) -> Target:
-    """Check a callback against the allow-list (resolving its host now)."""
-    return check_callback(callback, policy(settings))
-
-
-def grant_lease(settings: Settings, requested: int | None) -> int:
-    if requested is None:
-        return settings.websub_lease_seconds
-    return max(settings.websub_lease_min, min(settings.websub_lease_max, requested))
-
-
-def _queue(client: redis.Redis) -> Queue:
-    return Queue(keys.WEBSUB_QUEUE, connection=client)
-
-
-# -- web service ---------------------------------------------------------------------------
-
-
-def request(
-    client: redis.Redis,
-    settings: Settings,
-    *,
-    mode: str,
-    topic: str,
-    slug: str,
-    fmt: str,
-    callback: str,
-    lease: int,
-    secret: str | None,
-) -> str:
-    """Record an (un)subscribe request and queue its verification; return the subscription id.
-
-    The caller has checked the topic and the callback (:func:`callback_target`).
-    """
-    sub_id = subscription_id(topic, callback)
-    req = uuid.uuid4().hex
-    WebSubStore(client).put_intent(
-        Intent(sub_id, req, mode, topic, slug, fmt, callback, lease, secret if mode == "subscribe" else None)
-    )
-    _queue(client).enqueue_call(
-        "workers.websub.verify_job",
-        args=(sub_id, req),
-        job_id=f"websub-verify-{req}",
-        timeout=JOB_TIMEOUT,
-        result_ttl=settings.result_ttl,
-        failure_ttl=FAILURE_TTL,
-    )
-    maybe_sweep(client, settings)
-    return sub_id
-
-
-def maybe_sweep(client: redis.Redis, settings: Settings) -> None:
-    """Queue a sweep of ended leases, at most once per ``websub_sweep_seconds``."""
-    if client.set(keys.WEBSUB_SWEEP, 1, nx=True, ex=max(1, settings.websub_sweep_seconds)):
-        _queue(client).enqueue_call(
-            "workers.websub.sweep_job", timeout=JOB_TIMEOUT, result_ttl=settings.result_ttl
-        )
-
-
-# -- categorizer hook ------------------------------------------------------------------------
-
-
-def notify(client: redis.Redis, settings: Settings, slugs: Iterable[str]) -> None:
-    """Queue a delivery to every live subscriber of the topics ``slugs`` (feeds just published).
-
-    Costs one ``SMEMBERS`` when nobody subscribed to any feed. Deliveries are coalesced: a
-    subscriber whose delivery is queued and not started yet gets no second one (the queued one
-    sends the document current when it runs).
-    """
-    wanted = set(slugs)
-    if not wanted:
-        return
-    subscribed = client.smembers(keys.WEBSUB_TOPICS)
-    if not subscribed:
-        return
-    hits = sorted(wanted.intersection(s.decode() for s in subscribed))
-    if hits:
-        store = WebSubStore(client)
-        live = store.live(hits, time.time())
-        fresh = store.mark_queued([sub for slug in hits for sub in live[slug]])
-        if fresh:
-            try:
-                _enqueue_deliveries(client, settings, fresh)
-            except BaseException:
-                store.unmark_queued(fresh)
-                raise
-    maybe_sweep(client, settings)
-
-
-def _enqueue_deliveries(client: redis.Redis, settings: Settings, sub_ids: list[str]) -> None:
-    intervals = list(settings.websub_retry_intervals)
-    retry = Retry(max=len(intervals), interval=intervals) if intervals else None
-    _queue(client).enqueue_many(
-        [
-            Queue.prepare_data(
-                "workers.websub.deliver_job",
-                args=(sub_id,),
-                timeout=JOB_TIMEOUT,
-                result_ttl=settings.result_ttl,
-                failure_ttl=FAILURE_TTL,
-                retry=retry,
-            )
-            for sub_id in sub_ids
-        ]
-    )
-
-
-# -- rq jobs (websub queue) ------------------------------------------------------------------
 
 
 def verify_job(sub_id: str, req: str) -> dict[str, str]:
@@ -311,20 +170,3 @@ def _current_body(ctx: WorkerContext, slug: str, fmt: str) -> bytes:
     if doc is None:
         raise DeliveryFailed(f"no feed document for {slug}.{fmt}")
     return doc.body
-
-
-def status(client: redis.Redis, topic: str, callback: str) -> dict[str, Any]:
-    """Where a (topic, callback) pair stands: its latest request and its subscription, if any."""
-    store = WebSubStore(client)
-    sub_id = subscription_id(topic, callback)
-    intent = store.intent(sub_id)
-    sub = store.get(sub_id)
-    return {
-        "id": sub_id,
-        "intent": None
-        if intent is None
-        else {"mode": intent.mode, "state": intent.state, "reason": intent.reason},
-        "subscription": None
-        if sub is None
-        else {"expires": sub.expires, "lease": sub.lease, "last_status": sub.last_status},
-    }

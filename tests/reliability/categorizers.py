@@ -15,9 +15,9 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 
-from feeds.categorize import Categorizer, TaggingInput, build_categorizer
-from feeds.model import TopicTag
-from feeds.taxonomy import Taxonomy
+from wirefeed.feeds.categorize import Categorizer, TaggingInput, build_categorizer
+from wirefeed.feeds.categorize.taxonomy import Taxonomy
+from wirefeed.feeds.stories.model import TopicTag
 
 POISON = "POISON"
 SLOW_SECONDS = 4.0

@@ -26,9 +26,9 @@ import requests
 from rq import Queue, Worker
 from rq.registry import StartedJobRegistry
 
-from config.settings import Settings
-from feeds import keys
-from feeds.connection import connect
+from wirefeed.config.settings import Settings
+from wirefeed.feeds.store import keys
+from wirefeed.feeds.store.connection import connect
 from wirefeed.redis_server import EmbeddedRedis, free_port
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -3,7 +3,7 @@
 Titles come from :func:`tests.helpers.distinct_headlines` (five words of a vocabulary that holds
 sports, business, politics, science... words, so stories land in several topics, plus a
 number). Two titles with the same five words would be near-duplicates (word-set Jaccard 0.75,
-over :data:`feeds.near.THRESHOLD`) and be stored as versions of one story, so such repeats are
+over ``NEAR_THRESHOLD``) and be stored as versions of one story, so such repeats are
 dropped: any two titles here share at most four words and "report" (Jaccard <= 5/9 < 0.6).
 """
 

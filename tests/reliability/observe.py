@@ -14,10 +14,10 @@ import redis
 from rq import Queue
 from rq.registry import FailedJobRegistry, StartedJobRegistry
 
-from config.settings import Settings
-from feeds import keys
-from feeds.taxonomy import Taxonomy
-from services.app import create_app
+from wirefeed.config.settings import Settings
+from wirefeed.feeds.categorize.taxonomy import Taxonomy
+from wirefeed.feeds.store import keys
+from wirefeed.services.app import create_app
 
 FEED_LIMIT_FULL = 200
 """``?limit=`` of the full feed compared (the newest stories of the index, whatever the log order)."""

@@ -25,7 +25,6 @@ import lxml.html
 import pytest
 import requests
 
-from services import api
 from tests.reliability.conftest import (
     AUTH,
     ROOT,
@@ -39,6 +38,7 @@ from tests.reliability.conftest import (
 )
 from tests.reliability.dumps import unique_titles
 from tests.reliability.observe import rq_leftovers
+from wirefeed.services import api
 
 LIMIT = 100_000
 RATE = 3
@@ -111,7 +111,7 @@ def test_only_the_exact_bearer_token_gets_in(web: str) -> None:
 def test_the_token_is_compared_in_constant_time(
     redis_server: RedisServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from services.app import create_app
+    from wirefeed.services.app import create_app
 
     calls: list[tuple[bytes, bytes]] = []
     real = api.hmac.compare_digest

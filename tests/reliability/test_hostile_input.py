@@ -22,15 +22,16 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from lxml import etree
 
-from feeds import render_html
-from feeds.errors import InputRejected
-from feeds.ids import story_id
-from feeds.model import Block, Story, TopicTag
-from feeds.parse import parse_dump
-from feeds.render import FeedInfo, render
-from feeds.stories import build_story
 from tests.reliability.conftest import RedisServer, settings_for
-from workers import context, pipeline
+from wirefeed.errors import InputRejected
+from wirefeed.feeds.queue import ingests
+from wirefeed.feeds.render import html as render_html
+from wirefeed.feeds.render.formats import FeedInfo, render
+from wirefeed.feeds.stories.build import build_story
+from wirefeed.feeds.stories.ids import story_id
+from wirefeed.feeds.stories.model import Block, Story, TopicTag
+from wirefeed.feeds.stories.parse import parse_dump
+from wirefeed.workers import context, pipeline
 
 XSS = "<script>alert(1)</script>"
 _XML_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
@@ -203,7 +204,7 @@ def test_huge_lines_and_thousands_of_separators_render(fmt: str) -> None:
 
 
 def test_bodies_go_through_nh3() -> None:
-    assert render_html.sanitize.__module__ == "feeds.render_html"
+    assert render_html.sanitize.__module__ == "wirefeed.feeds.render.html"
     assert "nh3" in render_html.__dict__, "story bodies are no longer sanitized with nh3"
     cleaned = render_html.sanitize('<p onclick="x()">a<script>alert(1)</script><img src=x></p><h3>b</h3>')
     assert cleaned == "<p>a</p><h3>b</h3>"
@@ -235,12 +236,12 @@ def _assert_shows_as_text(html: str) -> None:
 
 
 def test_script_in_a_story_shows_as_text_on_pages_and_in_feeds(redis_server: RedisServer) -> None:
-    from services.app import create_app
+    from wirefeed.services.app import create_app
 
     client = redis_server.client()
     settings = settings_for(redis_server.url())
     ctx = context.build(settings, client)
-    sub = pipeline.submit(client, settings, XSS_DUMP, source="xss")
+    sub = ingests.submit(client, settings, XSS_DUMP, source="xss")
     pipeline.run_ingest(ctx, sub.ingest_id)
     pipeline.run_batch(ctx, sub.ingest_id, 0)
     ids = [i.decode() for i in client.zrange("wf:topic:all", 0, -1)]

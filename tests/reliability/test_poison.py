@@ -12,7 +12,6 @@ import threading
 
 import requests
 
-from feeds import keys
 from tests.reliability.categorizers import POISON
 from tests.reliability.conftest import (
     RedisServer,
@@ -25,6 +24,7 @@ from tests.reliability.conftest import (
 )
 from tests.reliability.dumps import dump, unique_titles
 from tests.reliability.observe import rq_leftovers, snapshot, stored_once
+from wirefeed.feeds.store import keys
 
 POISON_AT = (10, 75, 160)
 """Positions of the poisoned stories in a 200-story dump: batches 0, 1 and 3 of 50."""

@@ -15,7 +15,6 @@ import time
 
 import requests
 
-from feeds import keys
 from tests.reliability.conftest import (
     AUTH,
     RedisServer,
@@ -27,7 +26,8 @@ from tests.reliability.conftest import (
 )
 from tests.reliability.dumps import dump, unique_titles
 from tests.reliability.observe import rq_leftovers, snapshot, stored_once
-from workers import pipeline
+from wirefeed.feeds.queue import ingests
+from wirefeed.feeds.store import keys
 
 SERVED = ("/feeds/all.atom", "/feeds/all.rss", "/feeds/politics.json", "/feeds/science.atom")
 """Feeds read before Redis goes down (each web process remembers what it served)."""
@@ -59,7 +59,7 @@ def test_redis_killed_mid_ingest_loses_nothing_and_everyone_reconnects(
     ingest_id = accepted.json()["ingest_id"]
     wait_for(
         "the second ingest is half-way",
-        lambda: (p := pipeline.progress(client, ingest_id)).batches and 3 <= p.batches_done < p.batches - 5,
+        lambda: (p := ingests.progress(client, ingest_id)).batches and 3 <= p.batches_done < p.batches - 5,
         timeout=120,
     )
     redis_server.kill()
@@ -92,14 +92,14 @@ def test_redis_killed_mid_ingest_loses_nothing_and_everyone_reconnects(
                 f"{proc.name} exited ({proc.popen.returncode}) when Redis went away: "
                 + " | ".join(proc.output().splitlines()[-2:])
             )
-        return (p := pipeline.progress(client, ingest_id)).done and p
+        return (p := ingests.progress(client, ingest_id)).done and p
 
     done = wait_for(
         "the interrupted ingest completes after the restart",
         completed,
         timeout=120,
         poll=0.2,
-        explain=lambda: f"{pipeline.progress(client, ingest_id)}; rq: {rq_leftovers(client)}",
+        explain=lambda: f"{ingests.progress(client, ingest_id)}; rq: {rq_leftovers(client)}",
     )
     assert (done.new, done.updated, done.failed) == (len(during), 0, 0)
     # The dump refused while Redis was down is accepted once it is back.

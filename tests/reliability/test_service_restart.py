@@ -20,7 +20,6 @@ import requests
 from rq import Queue
 from rq.job import Job
 
-from feeds import keys
 from tests.reliability.conftest import (
     TOKEN,
     Proc,
@@ -35,8 +34,10 @@ from tests.reliability.conftest import (
 )
 from tests.reliability.dumps import dump, unique_titles
 from tests.reliability.observe import rq_leftovers
+from wirefeed.feeds.queue import ingests
+from wirefeed.feeds.store import keys
 from wirefeed.redis_server import free_port
-from workers import context, pipeline
+from wirefeed.workers import context, pipeline
 
 SAMPLE_STORIES = 48
 
@@ -117,7 +118,7 @@ def test_sigterm_lets_a_worker_finish_its_batch_first(redis_server: RedisServer,
     url = redis_server.url()
     client = redis_server.client()
     settings = settings_for(url)
-    sub = pipeline.submit(client, settings, dump(unique_titles(150, seed=62)), source="sigterm")
+    sub = ingests.submit(client, settings, dump(unique_titles(150, seed=62)), source="sigterm")
     pipeline.run_ingest(context.build(settings, client), sub.ingest_id)  # 3 batch jobs queued
     Queue(keys.INGEST_QUEUE, connection=client).empty()  # the ingest job just run here
     slow = stack.worker(url, "categorize", WIREFEED_CATEGORIZER="tests.reliability.categorizers:slow")
@@ -128,7 +129,7 @@ def test_sigterm_lets_a_worker_finish_its_batch_first(redis_server: RedisServer,
     slow.signal(signal.SIGTERM)
     assert slow.wait(60) == 0, slow.output()[-2000:]
     assert Job.fetch(job_id, connection=client).get_status() == "finished"
-    prog = pipeline.progress(client, sub.ingest_id)
+    prog = ingests.progress(client, sub.ingest_id)
     assert (prog.batches_done, prog.new) == (1, 50)
     queued = [f"batch-{sub.ingest_id}-{n}" for n in (1, 2)]
     assert rq_leftovers(client) == {"wirefeed-categorize queued": queued}  # it took no new batch
@@ -137,7 +138,7 @@ def test_sigterm_lets_a_worker_finish_its_batch_first(redis_server: RedisServer,
     stack.worker(url, "categorize")
     done = wait_for(
         "the rest is done by another worker",
-        lambda: (p := pipeline.progress(client, sub.ingest_id)).done and p,
+        lambda: (p := ingests.progress(client, sub.ingest_id)).done and p,
         timeout=60,
     )
     assert (done.new, done.batches_done) == (150, 3)

@@ -29,11 +29,11 @@ import psutil
 import pytest
 import requests
 
-from feeds import keys
 from tests.reliability.conftest import RedisServer, Stack, post, wait_for
 from tests.reliability.dumps import dump, unique_titles
 from tests.reliability.observe import rq_leftovers
-from workers import pipeline
+from wirefeed.feeds.queue import ingests
+from wirefeed.feeds.store import keys
 
 pytestmark = pytest.mark.slow
 
@@ -164,7 +164,7 @@ def test_soak_feeds_under_load_while_ingesting(
         accepted.append(resp.json()["ingest_id"])
         wait_for(
             "a dump is stored",
-            lambda c=accepted[-1]: pipeline.progress(client, c).done,
+            lambda c=accepted[-1]: ingests.progress(client, c).done,
             timeout=120,
             poll=0.2,
         )
@@ -207,7 +207,7 @@ def test_soak_feeds_under_load_while_ingesting(
     assert figures["non_2xx_3xx"] == 0, out
     assert figures["socket_errors"] == 0, out
     assert stored == len(accepted) * DUMP_STORIES
-    assert all(pipeline.progress(client, i).new == DUMP_STORIES for i in accepted)
+    assert all(ingests.progress(client, i).new == DUMP_STORIES for i in accepted)
     assert rq_leftovers(client) == {}
     assert report["samples"] >= 9, "too few memory samples"
     for role, m in report["memory"].items():

@@ -18,7 +18,6 @@ from rq import Queue
 from rq.executions import Execution
 from rq.job import Job
 
-from feeds import keys
 from tests.reliability.conftest import (
     RedisServer,
     Stack,
@@ -29,7 +28,9 @@ from tests.reliability.conftest import (
 )
 from tests.reliability.dumps import dump, unique_titles
 from tests.reliability.observe import compare, rq_leftovers, snapshot, stored_once
-from workers import context, pipeline
+from wirefeed.feeds.queue import ingests
+from wirefeed.feeds.store import keys
+from wirefeed.workers import context, pipeline
 
 STORIES = 5000
 BATCH = 100
@@ -48,11 +49,11 @@ def clean_run(server: RedisServer, body: bytes, db: int) -> None:
     client = server.client(db)
     settings = settings_for(server.url(db), batch_size=1000)
     ctx = context.build(settings, client)
-    sub = pipeline.submit(client, settings, body, source="clean")
+    sub = ingests.submit(client, settings, body, source="clean")
     pipeline.run_ingest(ctx, sub.ingest_id)
-    for n in range(pipeline.progress(client, sub.ingest_id).batches):
+    for n in range(ingests.progress(client, sub.ingest_id).batches):
         pipeline.run_batch(ctx, sub.ingest_id, n)
-    assert pipeline.progress(client, sub.ingest_id).new == STORIES
+    assert ingests.progress(client, sub.ingest_id).new == STORIES
 
 
 def test_sigkilled_categorizers_lose_nothing_and_store_each_story_once(
@@ -72,7 +73,7 @@ def test_sigkilled_categorizers_lose_nothing_and_store_each_story_once(
     for w in cats:
         worker_name(client, w.pid)
 
-    sub = pipeline.submit(client, settings, body, source="crash")
+    sub = ingests.submit(client, settings, body, source="crash")
     rng = random.Random(20260)
     abandoned: list[str] = []
     for _ in range(KILLS):
@@ -85,15 +86,15 @@ def test_sigkilled_categorizers_lose_nothing_and_store_each_story_once(
         victim.kill()
         if held:
             abandoned.append(held)
-        assert not pipeline.progress(client, sub.ingest_id).done, "the dump finished before the kills did"
+        assert not ingests.progress(client, sub.ingest_id).done, "the dump finished before the kills did"
         cats[i] = stack.worker(url, "categorize", **PACED)
 
     final = wait_for(
         "the ingest is done after the kills",
-        lambda: (p := pipeline.progress(client, sub.ingest_id)).done and p,
+        lambda: (p := ingests.progress(client, sub.ingest_id)).done and p,
         timeout=DONE_TIMEOUT,
         poll=0.5,
-        explain=lambda: f"{pipeline.progress(client, sub.ingest_id)}; rq: {rq_leftovers(client)}",
+        explain=lambda: f"{ingests.progress(client, sub.ingest_id)}; rq: {rq_leftovers(client)}",
     )
     assert final.state == "done"
     assert (final.new, final.updated, final.unchanged, final.failed) == (STORIES, 0, 0, 0)
@@ -124,7 +125,7 @@ def test_jobs_of_workers_killed_between_taking_and_starting_them_are_requeued(
     url = redis_server.url(0)
     client = redis_server.client(0)
     settings = settings_for(url)
-    sub = pipeline.submit(client, settings, dump(unique_titles(150)), source="windows")
+    sub = ingests.submit(client, settings, dump(unique_titles(150)), source="windows")
     pipeline.run_ingest(context.build(settings, client), sub.ingest_id)  # queues 3 batch jobs
     Queue(keys.INGEST_QUEUE, connection=client).empty()  # the ingest job just run here
     queue = Queue(keys.CATEGORIZE_QUEUE, connection=client)
@@ -143,10 +144,10 @@ def test_jobs_of_workers_killed_between_taking_and_starting_them_are_requeued(
     stack.worker(url, "categorize")
     final = wait_for(
         "both stranded batches are re-queued and done",
-        lambda: (p := pipeline.progress(client, sub.ingest_id)).done and p,
+        lambda: (p := ingests.progress(client, sub.ingest_id)).done and p,
         timeout=60,
         poll=0.2,
-        explain=lambda: f"{pipeline.progress(client, sub.ingest_id)}; rq: {rq_leftovers(client)}",
+        explain=lambda: f"{ingests.progress(client, sub.ingest_id)}; rq: {rq_leftovers(client)}",
     )
     assert (final.new, final.batches_done) == (150, 3)
     assert Job.fetch(taken, connection=client).get_status() == "finished"

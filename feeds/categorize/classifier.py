@@ -1,0 +1,143 @@
+"""The learned layer: a linear topic head over static sentence embeddings (numpy only).
+
+A story's text (:func:`model_text`) is embedded with
+:class:`~wirefeed.feeds.categorize.embed.StaticEmbedder` and a logistic-regression head gives one
+logit per top-level topic it was trained on; as both steps are linear, the head is folded into the
+vocabulary on load (one row of logits per token). The head file (``models/topic-head.json``,
+written by ``models/build/train_head.py``) also carries the :class:`Fusion` settings with which
+:class:`~wirefeed.feeds.categorize.hybrid.HybridCategorizer` combines the logits with the rules.
+Details: "The learned layer" in ``docs/categorizer.md``.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from itertools import chain
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from wirefeed.config.defaults import CLASSIFIER_BODY_WORDS
+from wirefeed.errors import ConfigError
+from wirefeed.feeds.categorize.embed import StaticEmbedder
+
+HEAD_FORMAT = "wirefeed-topic-head/1"
+"""``format`` of a topic head file this code reads."""
+
+_ENTITY = re.compile(r"&?#(\d{2,5});|&(?:quot|amp|lt|gt|apos|nbsp);")
+"""Character references, also the mangled kind without '&' (``#39;``) seen in some wire feeds."""
+_TAGS = re.compile(r"<[^<>]{0,300}>")
+
+
+def clean_for_model(text: str) -> str:
+    """Text as the model should read it: character references decoded, HTML tags dropped."""
+    if "#" in text or "&" in text:
+        text = _ENTITY.sub(_decode_entity, text)
+    if "<" in text:
+        text = _TAGS.sub(" ", text)
+    return text
+
+
+def _decode_entity(m: re.Match[str]) -> str:
+    if m.group(1) is not None:
+        code = int(m.group(1))
+        return chr(code) if 32 <= code < 0x110000 and code != 0x7F else " "
+    return html.unescape(m.group())
+
+
+def model_text(title: str, summary: str = "", body: str = "") -> str:
+    """The text the classifier reads: title and summary, or the body's start if no summary."""
+    # str.split() splits on exactly the characters regex \s matches, so this is the parts
+    # joined, every run of whitespace made one space and the ends stripped
+    words = title.split()
+    if summary:
+        words += summary.split()
+    elif body:
+        words += body.split(None, CLASSIFIER_BODY_WORDS)[:CLASSIFIER_BODY_WORDS]
+    return clean_for_model(" ".join(words))
+
+
+@dataclass(frozen=True)
+class Fusion:
+    """How the head's logits and the rules combine (fitted with the head; see the module docs)."""
+
+    rule_weight: float
+    rule_cap: float
+    rule_floor: float
+    min_probability: dict[str, float]
+    default_min_probability: float
+
+
+class TopicClassifier:
+    """Embedding model + linear head: logits per top-level topic for a batch of stories."""
+
+    def __init__(self, embedder: StaticEmbedder, head: dict[str, Any], source: str = "<head>") -> None:
+        self.embedder = embedder
+        self.source = source
+        if head.get("format") != HEAD_FORMAT:
+            got = head.get("format")
+            raise ConfigError(f"{source}: not a topic head (format {got!r}, want {HEAD_FORMAT!r})")
+        want = embedder.meta.get("embeddings_sha256")
+        if head.get("embeddings_sha256") != want:
+            raise ConfigError(
+                f"{source} was trained on other embeddings than {embedder.folder}; "
+                "retrain it with models/build/train_head.py"
+            )
+        try:
+            self.labels: list[str] = [str(s) for s in head["labels"]]
+            self.weights = np.asarray(head["weights"], dtype=np.float32)
+            self.bias = np.asarray(head["bias"], dtype=np.float32)
+            fusion = head["fusion"]
+            self.fusion = Fusion(
+                rule_weight=float(fusion["rule_weight"]),
+                rule_cap=float(fusion["rule_cap"]),
+                rule_floor=float(fusion["rule_floor"]),
+                min_probability={str(k): float(v) for k, v in fusion["min_probability"].items()},
+                default_min_probability=float(fusion["default_min_probability"]),
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ConfigError(f"{source}: malformed topic head: {exc!r}") from None
+        if self.weights.shape != (embedder.dims, len(self.labels)) or self.bias.shape != (len(self.labels),):
+            raise ConfigError(
+                f"{source}: weights {self.weights.shape} / bias {self.bias.shape} do not fit "
+                f"{embedder.dims} dimensions and {len(self.labels)} labels"
+            )
+        self.token_logits = np.asarray(embedder.matrix, dtype=np.float32) @ self.weights
+        """Vocabulary x labels: each token's contribution to a story's logits (mean over tokens)."""
+
+    @classmethod
+    def load(cls, model_dir: Path | str, head_path: Path | str) -> TopicClassifier:
+        """Load the embedding model folder and the head file; :class:`ConfigError` if either is bad."""
+        head_path = Path(head_path)
+        embedder = StaticEmbedder(model_dir)
+        try:
+            head = json.loads(head_path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ConfigError(
+                f"topic head {head_path} is missing; it ships in the repository "
+                "(rebuild: python models/build/train_head.py)"
+            ) from None
+        except (OSError, ValueError) as exc:
+            raise ConfigError(f"topic head {head_path} cannot be read: {exc}") from None
+        return cls(embedder, head, source=str(head_path))
+
+    def logits(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        """``(logits (n, labels), has_tokens (n,))``: a text with no known word has no opinion
+        (its logits are the bias alone)."""
+        ids = [self.embedder.ids(t) for t in texts]
+        lengths = np.fromiter(map(len, ids), dtype=np.int64, count=len(ids))
+        has_tokens = lengths > 0
+        out = np.tile(self.bias, (len(ids), 1))
+        if has_tokens.any():
+            flat = np.fromiter(chain.from_iterable(ids), dtype=np.int64, count=int(lengths.sum()))
+            kept = lengths[has_tokens]
+            starts = np.zeros(len(kept), dtype=np.int64)
+            np.cumsum(kept[:-1], out=starts[1:])
+            sums = np.add.reduceat(self.token_logits[flat], starts, axis=0)
+            out[has_tokens] += sums / kept[:, None]
+        return out, has_tokens

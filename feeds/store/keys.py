@@ -1,0 +1,187 @@
+"""The Redis key schema: every key, queue name and job name wirefeed uses is spelled here and
+nowhere else. Each key says its Redis type and what it holds; wirefeed's keys start with
+``wf:``, rq keeps its own under ``rq:``.
+"""
+
+from __future__ import annotations
+
+PREFIX = "wf:"
+
+ALL_TOPIC = "all"
+"""The reserved slug of the feed that holds every story."""
+
+
+# -- rq queues and job functions -----------------------------------------------------------
+# Jobs are enqueued by the import path of their function (by feeds/queue, feeds/websub/hub.py
+# and workers/), so the web side never imports the code that runs them;
+# tests/test_job_names.py checks that each path names a function.
+
+INGEST_QUEUE = "wirefeed-ingest"
+"""rq queue of ingest jobs (one per dump)."""
+
+CATEGORIZE_QUEUE = "wirefeed-categorize"
+"""rq queue of categorizer jobs (one per batch of stories)."""
+
+EXPRESS_QUEUE = "wirefeed-express"
+"""rq queue of small ingests (a few stories, e.g. breaking news posted to the API), each run
+whole in one job by a worker of its own, so they never wait behind a big dump's batches."""
+
+WEBSUB_QUEUE = "wirefeed-websub"
+"""rq queue of WebSub jobs: intent verification, content distribution, lease sweeps."""
+
+INGEST_JOB = "wirefeed.workers.jobs.ingest_dump"
+"""Ingest queue: split a dump into batches and queue them."""
+
+EXPRESS_JOB = "wirefeed.workers.jobs.express_ingest"
+"""Express queue: a small dump, whole, in one job."""
+
+CATEGORIZE_JOB = "wirefeed.workers.jobs.categorize_batch"
+"""Categorize queue: tag, store and (at the last batch) publish one batch."""
+
+WEBSUB_VERIFY_JOB = "wirefeed.workers.websub.verify_job"
+"""WebSub queue: verify the intent of an (un)subscribe request."""
+
+WEBSUB_DELIVER_JOB = "wirefeed.workers.websub.deliver_job"
+"""WebSub queue: send a subscriber its topic's current document."""
+
+WEBSUB_SWEEP_JOB = "wirefeed.workers.websub.sweep_job"
+"""WebSub queue: remove every subscription whose lease ended."""
+
+
+# -- stories, topics and feeds -------------------------------------------------------------
+
+
+def story(story_id: str) -> str:
+    """String: the story as compact JSON (``Story.to_dict``)."""
+    return f"{PREFIX}story:{story_id}"
+
+
+def revisions(story_id: str) -> str:
+    """Hash: the story's superseded versions, version -> JSON."""
+    return f"{PREFIX}revs:{story_id}"
+
+
+ALIAS = f"{PREFIX}alias"
+"""Hash: id of a reworded title -> id of the story it is a version of."""
+
+
+def near_band(band: int) -> str:
+    """Hash: ``<agency>:<bucket>`` -> story id, the MinHash LSH buckets of titles in one band."""
+    return f"{PREFIX}near:{band}"
+
+
+CLOCK = f"{PREFIX}clock"
+"""String: the last publication stamp handed out, in µs since the epoch."""
+
+
+def topic_index(slug: str) -> str:
+    """Sorted set: story ids scored by published time (ms); ``all`` indexes every story."""
+    return f"{PREFIX}topic:{slug}"
+
+
+def topic_meta(slug: str) -> str:
+    """Hash: ``changed``, the µs stamp of the topic's last change."""
+    return f"{PREFIX}topicmeta:{slug}"
+
+
+def topic_log(slug: str) -> str:
+    """List: the topic's change log, ``<id>:<version>`` per story added or updated; position + 1
+    is the change's sequence number (the ``since`` cursor)."""
+    return f"{PREFIX}log:{slug}"
+
+
+def feed_doc(slug: str, fmt: str) -> str:
+    """Hash: the rendered default feed, ``body``, ``gz`` (gzipped body), ``etag``, ``modified``
+    (HTTP date), ``changed``."""
+    return f"{PREFIX}feed:{slug}:{fmt}"
+
+
+def feed_variant(digest: str) -> str:
+    """Hash with a TTL: the same for any other variant (``?limit``, filters, combined topics,
+    archive pages)."""
+    return f"{PREFIX}feedvar:{digest}"
+
+
+# -- ingests -------------------------------------------------------------------------------
+
+
+def dump(ingest_id: str) -> str:
+    """String: a posted dump waiting for the ingest worker."""
+    return f"{PREFIX}dump:{ingest_id}"
+
+
+def ingest(ingest_id: str) -> str:
+    """Hash: an ingest's progress, ``state`` (queued, categorizing, publishing, done), ``source``,
+    ``stories``, ``batches``, ``batches_done``, ``new``, ``updated``, ``unchanged``, ``failed``,
+    ``errors`` (JSON) and, while publishing, ``touched`` (JSON)."""
+    return f"{PREFIX}ingest:{ingest_id}"
+
+
+def batch(batch_id: str) -> str:
+    """String: a batch of parsed stories waiting for a categorizer (JSON, ``feeds.queue.payload``)."""
+    return f"{PREFIX}batch:{batch_id}"
+
+
+def recorded(ingest_id: str) -> str:
+    """Hash: batch number -> counts (JSON) of a batch whose stories are stored, not yet counted."""
+    return f"{PREFIX}recorded:{ingest_id}"
+
+
+def pending_log(ingest_id: str) -> str:
+    """Hash: batch number -> a stored batch's change-log entries and touched topics (JSON),
+    appended to the logs in batch order when the ingest completes."""
+    return f"{PREFIX}pendlog:{ingest_id}"
+
+
+POISON = f"{PREFIX}poison"
+"""Hash: ``<ingest>:<batch>:<n>`` -> a story the categorizer raised on, with the error (JSON)."""
+
+
+def rate(client: str, window: int) -> str:
+    """String with a TTL: a client's ingest requests in one rate-limit window."""
+    return f"{PREFIX}rate:{client}:{window}"
+
+
+# -- workers -------------------------------------------------------------------------------
+
+
+def alive(worker_name: str) -> str:
+    """String with a short TTL: a live worker's heartbeat."""
+    return f"{PREFIX}alive:{worker_name}"
+
+
+def reap_lock(job_id: str) -> str:
+    """String with a TTL: held while one reaper re-queues an abandoned job."""
+    return f"{PREFIX}reap:{job_id}"
+
+
+# -- WebSub hub ----------------------------------------------------------------------------
+
+WEBSUB_TOPICS = f"{PREFIX}websub:topics"
+"""Set: slugs with at least one subscription (notify reads only this when nobody subscribed)."""
+
+WEBSUB_SWEEP = f"{PREFIX}websub:sweep"
+"""String with a TTL: a lease sweep was queued recently."""
+
+
+def websub_subs(slug: str) -> str:
+    """Sorted set: a topic's subscription ids (any format), scored by lease expiry (s)."""
+    return f"{PREFIX}websub:subs:{slug}"
+
+
+def websub_sub(sub_id: str) -> str:
+    """Hash: one subscription, ``topic``, ``slug``, ``fmt``, ``callback``, ``secret``, ``lease``,
+    ``expires``, ``created``, ``last_status``, ``last_attempt``; id = hash(topic, callback)."""
+    return f"{PREFIX}websub:sub:{sub_id}"
+
+
+def websub_intent(sub_id: str) -> str:
+    """Hash with a TTL: the latest (un)subscribe request for a subscription id (``req``, ``mode``,
+    ``topic``, ``callback``, ``lease``, ...) and its verification ``state`` (pending, verified,
+    failed) and ``reason``."""
+    return f"{PREFIX}websub:intent:{sub_id}"
+
+
+def websub_queued(sub_id: str) -> str:
+    """String: a delivery job is queued for the subscription (later changes ride along)."""
+    return f"{PREFIX}websub:queued:{sub_id}"

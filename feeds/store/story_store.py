@@ -1,0 +1,354 @@
+"""The story store: stories, per-topic indexes and change logs, rendered feed documents.
+
+Reads are O(page): a topic page is one ``ZREVRANGE`` plus one ``MGET``, a change-log page one
+``LRANGE`` plus one ``MGET``, whatever the size of the store. Writes are idempotent and
+pipelined: saving a batch is one round trip. Key names live in :mod:`wirefeed.feeds.store.keys`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from dataclasses import field as dc_field
+
+import redis
+
+from wirefeed.errors import StoreUnavailable
+from wirefeed.feeds.store import keys
+from wirefeed.feeds.stories.model import Story, to_micros
+
+
+@dataclass(frozen=True, slots=True)
+class FeedDoc:
+    """A rendered feed document as served: body bytes (and gzipped), strong ETag, Last-Modified."""
+
+    body: bytes
+    etag: str
+    modified: str
+    changed: int = 0
+    """Microseconds of the topic change this document reflects."""
+    gz: bytes | None = None
+    """The body gzipped, when it was compressed ahead of time."""
+
+    def fields(self) -> dict[str, bytes | str | int]:
+        out: dict[str, bytes | str | int] = {
+            "body": self.body,
+            "etag": self.etag,
+            "modified": self.modified,
+            "changed": self.changed,
+        }
+        if self.gz is not None:
+            out["gz"] = self.gz
+        return out
+
+    @classmethod
+    def from_fields(cls, raw: dict[bytes, bytes]) -> FeedDoc:
+        return cls(
+            body=raw[b"body"],
+            etag=raw[b"etag"].decode(),
+            modified=raw[b"modified"].decode(),
+            changed=int(raw.get(b"changed", b"0")),
+            gz=raw.get(b"gz"),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class StoryChange:
+    """A story to write: its new state, what was stored before, and how to find it again."""
+
+    story: Story
+    previous: Story | None
+    superseded: tuple[Story, ...] = ()
+    """Versions this change replaces, kept as revisions."""
+    aliases: tuple[str, ...] = ()
+    """Ids of reworded titles of this story (they resolve to ``story.id``)."""
+    near_keys: tuple[tuple[int, str], ...] = ()
+    """``(band, "<agency>:<bucket>")`` LSH entries of the story's titles."""
+    log: bool = True
+    """The text is new: append to the change logs and re-render the story's feeds. ``False``
+    only records bookkeeping (e.g. the hash of an old version that arrived late)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Saved:
+    """What queueing a save changed: topics whose feeds changed, and the change-log entries
+    (``<id>:<version>`` per topic, in order) still to append."""
+
+    touched: set[str]
+    log: dict[str, list[str]]
+
+
+@dataclass
+class _Writes:
+    """A batch's writes merged per key, in the order the changes came."""
+
+    stories: dict[str, str] = dc_field(default_factory=dict)
+    revisions: dict[str, dict[str, str]] = dc_field(default_factory=dict)
+    aliases: dict[str, str] = dc_field(default_factory=dict)
+    bands: dict[int, dict[str, str]] = dc_field(default_factory=dict)
+    index: dict[str, dict[str, int]] = dc_field(default_factory=dict)
+    removed: dict[str, list[str]] = dc_field(default_factory=dict)
+    log: dict[str, list[str]] = dc_field(default_factory=dict)
+    touched: set[str] = dc_field(default_factory=set)
+
+    def add(self, ch: StoryChange) -> None:
+        story, old = ch.story, ch.previous
+        self.stories[keys.story(story.id)] = _dumps(story)
+        for rev in ch.superseded:
+            self.revisions.setdefault(story.id, {})[str(rev.version)] = _dumps(rev)
+        self.aliases.update(dict.fromkeys(ch.aliases, story.id))
+        for band, field in ch.near_keys:
+            self.bands.setdefault(band, {})[field] = story.id
+        if not ch.log:
+            return
+        score = to_micros(story.published)
+        slugs = [keys.ALL_TOPIC, *story.topic_slugs]
+        entry = f"{story.id}:{story.version}"
+        for slug in slugs:
+            self.index.setdefault(slug, {})[story.id] = score
+            self.log.setdefault(slug, []).append(entry)
+        self.touched.update(slugs)
+        if old is not None:
+            for gone in set(old.topic_slugs) - set(story.topic_slugs):
+                self.removed.setdefault(gone, []).append(story.id)
+                self.touched.add(gone)
+
+
+def _dumps(story: Story) -> str:
+    return json.dumps(story.to_dict(), ensure_ascii=False, separators=(",", ":"))
+
+
+_ADVANCE_CLOCK = """
+local c = tonumber(redis.call('GET', KEYS[1]) or '0')
+local now = tonumber(ARGV[1])
+if now > c then c = now end
+c = c + tonumber(ARGV[2])
+redis.call('SET', KEYS[1], c)
+return c
+"""
+
+
+_TOUCH_TOPICS = """
+local now = tonumber(ARGV[1])
+for i, key in ipairs(KEYS) do
+  local c = tonumber(redis.call('HGET', key, 'changed') or '0')
+  if now <= c then now = c + 1 end
+end
+for i, key in ipairs(KEYS) do
+  redis.call('HSET', key, 'changed', now)
+end
+return now
+"""
+
+_PUT_IF_NEWER = """
+local c = tonumber(redis.call('HGET', KEYS[1], 'changed') or '-1')
+if tonumber(ARGV[1]) < c then return 0 end
+redis.call('HSET', KEYS[1], unpack(ARGV, 2))
+return 1
+"""
+
+
+class StoryStore:
+    """Reads and writes stories, topic indexes, change logs and feed documents."""
+
+    def __init__(self, client: redis.Redis) -> None:
+        self.r = client
+        self._advance = client.register_script(_ADVANCE_CLOCK)
+        self._touch = client.register_script(_TOUCH_TOPICS)
+        self._put_if_newer = client.register_script(_PUT_IF_NEWER)
+
+    # -- stamps ------------------------------------------------------------------
+    def advance_clock(self, n: int, now_us: int) -> int:
+        """Reserve ``n`` publication stamps; return the last. Stamps never repeat or go back,
+        so stories ingested later always sort above earlier ones."""
+        return int(self._advance(keys=[keys.CLOCK], args=[now_us, n]))
+
+    # -- stories -----------------------------------------------------------------
+    def get_many(self, ids: Sequence[str]) -> list[Story | None]:
+        """The stories with these ids, ``None`` for ids not stored, in the same order."""
+        if not ids:
+            return []
+        raw = self.r.mget([keys.story(i) for i in ids])
+        return [Story.from_dict(json.loads(x)) if x is not None else None for x in raw]
+
+    def get(self, story_id: str) -> Story | None:
+        return self.get_many([story_id])[0]
+
+    def resolve_aliases(self, ids: Sequence[str]) -> list[str]:
+        """Each id, or the id of the story it is a reworded version of."""
+        if not ids:
+            return []
+        found = self.r.hmget(keys.ALIAS, list(ids))
+        return [f.decode() if f else i for i, f in zip(ids, found, strict=True)]
+
+    def near_candidates(self, entries: Sequence[tuple[int, str]]) -> list[str | None]:
+        """The story id in each ``(band, "<agency>:<bucket>")`` LSH entry (``None`` if empty)."""
+        by_band: dict[int, list[str]] = {}
+        for band, field in entries:
+            by_band.setdefault(band, []).append(field)
+        bands = sorted(by_band)
+        pipe = self.r.pipeline(transaction=False)
+        for band in bands:  # one HMGET per band, whatever the number of titles
+            pipe.hmget(keys.near_band(band), by_band[band])
+        found = {
+            (band, field): value
+            for band, values in zip(bands, pipe.execute(), strict=True)
+            for field, value in zip(by_band[band], values, strict=True)
+        }
+        return [v.decode() if (v := found[e]) else None for e in entries]
+
+    def revisions(self, story_id: str) -> list[Story]:
+        """Superseded versions of a story, oldest first."""
+        raw = self.r.hgetall(keys.revisions(story_id))
+        versions = sorted((int(v), Story.from_dict(json.loads(doc))) for v, doc in raw.items())
+        return [s for _, s in versions]
+
+    def queue_save(self, pipe: redis.client.Pipeline, changes: Sequence[StoryChange], now_us: int) -> Saved:
+        """Queue the writes of a batch of stories on ``pipe`` (e.g. inside a MULTI), all but the
+        change-log appends; return the touched topics and the log entries, which the pipeline
+        appends when the ingest completes (:mod:`wirefeed.workers.record`).
+
+        Each story goes into its topics' indexes (scored by publication time); superseded
+        versions are kept under ``wf:revs:<id>``; a story that left a topic is removed from its
+        index; the touched topics' change stamps move forward (strictly). Writes of the same kind
+        are merged into one command per key (one ``ZADD`` per topic, one ``HSET`` per LSH band),
+        so a batch costs a few dozen commands, not a dozen per story.
+        """
+        w = _Writes()
+        for ch in changes:
+            w.add(ch)
+        if w.stories:
+            pipe.mset(w.stories)
+        for story_id, revs in w.revisions.items():
+            pipe.hset(keys.revisions(story_id), mapping=revs)
+        if w.aliases:
+            pipe.hset(keys.ALIAS, mapping=w.aliases)
+        for band in sorted(w.bands):
+            pipe.hset(keys.near_band(band), mapping=w.bands[band])
+        for slug, members in w.index.items():
+            pipe.zadd(keys.topic_index(slug), members)
+        for slug, ids in w.removed.items():
+            pipe.zrem(keys.topic_index(slug), *ids)
+        if w.touched:
+            metas = [keys.topic_meta(slug) for slug in sorted(w.touched)]
+            self._touch(keys=metas, args=[now_us], client=pipe)
+        return Saved(touched=w.touched, log=w.log)
+
+    # -- topics ------------------------------------------------------------------
+    def page(self, slug: str, limit: int) -> list[Story]:
+        """The newest ``limit`` stories of a topic, newest first."""
+        return self.pages([slug], limit)[slug]
+
+    def pages(self, slugs: Iterable[str], limit: int) -> dict[str, list[Story]]:
+        """Newest-first pages of several topics, in two round trips whatever their number."""
+        slugs = list(slugs)
+        pipe = self.r.pipeline(transaction=False)
+        for slug in slugs:
+            pipe.zrevrange(keys.topic_index(slug), 0, limit - 1)
+        id_lists = [[i.decode() for i in ids] for ids in pipe.execute()]
+        by_id = self._by_id(i for ids in id_lists for i in ids)
+        return {
+            slug: [by_id[i] for i in ids if i in by_id] for slug, ids in zip(slugs, id_lists, strict=True)
+        }
+
+    def index_range(self, slug: str, start: int, stop: int) -> list[tuple[str, float]]:
+        """Ids and scores of a topic's index, newest first, ranks ``start``..``stop`` inclusive."""
+        return [
+            (i.decode(), s) for i, s in self.r.zrevrange(keys.topic_index(slug), start, stop, withscores=True)
+        ]
+
+    def _by_id(self, ids: Iterable[str]) -> dict[str, Story]:
+        unique = list(dict.fromkeys(ids))
+        return {s.id: s for s in self.get_many(unique) if s is not None}
+
+    def stories_by_id(self, ids: Iterable[str]) -> dict[str, Story]:
+        return self._by_id(ids)
+
+    def counts(self, slugs: Sequence[str]) -> dict[str, int]:
+        pipe = self.r.pipeline(transaction=False)
+        for slug in slugs:
+            pipe.zcard(keys.topic_index(slug))
+        return dict(zip(slugs, pipe.execute(), strict=True))
+
+    def changed(self, slug: str) -> int:
+        """Microseconds of the topic's last change (0 if it never changed); strictly increases
+        with every change, so a document that reflects an older stamp is known to be stale."""
+        return self.changed_many([slug])[slug]
+
+    def changed_many(self, slugs: Sequence[str]) -> dict[str, int]:
+        pipe = self.r.pipeline(transaction=False)
+        for slug in slugs:
+            pipe.hget(keys.topic_meta(slug), "changed")
+        return {s: int(v) if v else 0 for s, v in zip(slugs, pipe.execute(), strict=True)}
+
+    # -- change logs ---------------------------------------------------------------
+    def log_length(self, slug: str) -> int:
+        """The sequence number of the topic's latest change (0: none yet)."""
+        return int(self.r.llen(keys.topic_log(slug)))
+
+    def log_lengths(self, slugs: Sequence[str]) -> dict[str, int]:
+        pipe = self.r.pipeline(transaction=False)
+        for slug in slugs:
+            pipe.llen(keys.topic_log(slug))
+        return dict(zip(slugs, (int(n) for n in pipe.execute()), strict=True))
+
+    def log_entries(self, slug: str, after: int, count: int) -> list[tuple[int, str, int]]:
+        """Up to ``count`` changes with sequence numbers above ``after``, oldest first, as
+        ``(seq, story id, version)``."""
+        raw = self.r.lrange(keys.topic_log(slug), after, after + count - 1)
+        out = []
+        for n, entry in enumerate(raw, start=after + 1):
+            sid, _, version = entry.decode().rpartition(":")
+            out.append((n, sid, int(version)))
+        return out
+
+    def versions(self, wanted: Sequence[tuple[str, int]]) -> dict[tuple[str, int], Story]:
+        """Stories as they were at given versions: the current one, or a superseded one."""
+        current = self._by_id(sid for sid, _ in wanted)
+        out: dict[tuple[str, int], Story] = {}
+        older = []
+        for sid, version in wanted:
+            story = current.get(sid)
+            if story is None:
+                continue
+            if story.version == version:
+                out[(sid, version)] = story
+            else:
+                older.append((sid, version))
+        if older:
+            pipe = self.r.pipeline(transaction=False)
+            for sid, version in older:
+                pipe.hget(keys.revisions(sid), str(version))
+            for key, raw in zip(older, pipe.execute(), strict=True):
+                if raw is not None:
+                    out[key] = Story.from_dict(json.loads(raw))
+        return out
+
+    # -- rendered feeds ------------------------------------------------------------
+    def put_feed_docs(self, docs: dict[tuple[str, str], FeedDoc]) -> None:
+        """Store rendered current feeds, keyed by (slug, format), in one round trip; a document
+        never replaces one that reflects a later change (two workers may publish at once)."""
+        pipe = self.r.pipeline(transaction=False)
+        for (slug, fmt), doc in docs.items():
+            flat = [x for kv in doc.fields().items() for x in kv]
+            self._put_if_newer(keys=[keys.feed_doc(slug, fmt)], args=[doc.changed, *flat], client=pipe)
+        pipe.execute()
+
+    def get_feed_doc(self, slug: str, fmt: str) -> FeedDoc | None:
+        raw = self.r.hgetall(keys.feed_doc(slug, fmt))
+        return FeedDoc.from_fields(raw) if raw else None
+
+    def put_variant(self, digest: str, doc: FeedDoc, ttl: int) -> None:
+        pipe = self.r.pipeline(transaction=False)
+        pipe.hset(keys.feed_variant(digest), mapping=doc.fields())
+        pipe.expire(keys.feed_variant(digest), ttl)
+        pipe.execute()
+
+
+def ping(client: redis.Redis) -> None:
+    """Raise :class:`StoreUnavailable` if Redis does not answer."""
+    try:
+        client.ping()
+    except redis.RedisError as exc:
+        raise StoreUnavailable(f"Redis does not answer: {exc}") from exc

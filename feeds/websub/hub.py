@@ -1,0 +1,158 @@
+"""The WebSub hub's web side: taking (un)subscribe requests and queueing deliveries.
+
+:func:`request` records a checked request and queues its verification; :func:`notify` (called
+by the categorizer after it published) queues a delivery to each live subscriber of the touched
+topics; :func:`status` says where a subscription stands. The jobs they queue, and the requests
+to subscribers, run in the websub worker (:mod:`wirefeed.workers.websub`, with the pseudocode of it all).
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Iterable
+from functools import lru_cache
+from typing import Any
+
+import redis
+from rq import Queue, Retry
+
+from wirefeed.config import defaults
+from wirefeed.config.settings import Settings
+from wirefeed.feeds.store import keys
+from wirefeed.feeds.websub.net import Policy, Target, check_callback
+from wirefeed.feeds.websub.store import Intent, WebSubStore, subscription_id
+
+
+@lru_cache(maxsize=8)
+def _policy(allow_private: bool, allow: tuple[str, ...]) -> Policy:
+    return Policy.from_settings(allow_private, allow)
+
+
+def policy(settings: Settings) -> Policy:
+    """The callback allow-list of these settings."""
+    return _policy(settings.websub_allow_private, tuple(settings.websub_allow))
+
+
+def callback_target(settings: Settings, callback: str) -> Target:
+    """Check a callback against the allow-list (resolving its host now)."""
+    return check_callback(callback, policy(settings))
+
+
+def grant_lease(settings: Settings, requested: int | None) -> int:
+    if requested is None:
+        return settings.websub_lease_seconds
+    return max(settings.websub_lease_min, min(settings.websub_lease_max, requested))
+
+
+def _queue(client: redis.Redis) -> Queue:
+    return Queue(keys.WEBSUB_QUEUE, connection=client)
+
+
+# -- web service ---------------------------------------------------------------------------
+
+
+def request(
+    client: redis.Redis,
+    settings: Settings,
+    *,
+    mode: str,
+    topic: str,
+    slug: str,
+    fmt: str,
+    callback: str,
+    lease: int,
+    secret: str | None,
+) -> str:
+    """Record an (un)subscribe request and queue its verification; return the subscription id.
+
+    The caller has checked the topic and the callback (:func:`callback_target`).
+    """
+    sub_id = subscription_id(topic, callback)
+    req = uuid.uuid4().hex
+    WebSubStore(client).put_intent(
+        Intent(sub_id, req, mode, topic, slug, fmt, callback, lease, secret if mode == "subscribe" else None)
+    )
+    _queue(client).enqueue_call(
+        keys.WEBSUB_VERIFY_JOB,
+        args=(sub_id, req),
+        job_id=f"websub-verify-{req}",
+        timeout=defaults.WEBSUB_JOB_TIMEOUT,
+        result_ttl=settings.result_ttl,
+        failure_ttl=defaults.FAILED_JOB_TTL,
+    )
+    maybe_sweep(client, settings)
+    return sub_id
+
+
+def maybe_sweep(client: redis.Redis, settings: Settings) -> None:
+    """Queue a sweep of ended leases, at most once per ``websub_sweep_seconds``."""
+    if client.set(keys.WEBSUB_SWEEP, 1, nx=True, ex=max(1, settings.websub_sweep_seconds)):
+        _queue(client).enqueue_call(
+            keys.WEBSUB_SWEEP_JOB, timeout=defaults.WEBSUB_JOB_TIMEOUT, result_ttl=settings.result_ttl
+        )
+
+
+def status(client: redis.Redis, topic: str, callback: str) -> dict[str, Any]:
+    """Where a (topic, callback) pair stands: its latest request and its subscription, if any."""
+    store = WebSubStore(client)
+    sub_id = subscription_id(topic, callback)
+    intent = store.intent(sub_id)
+    sub = store.get(sub_id)
+    return {
+        "id": sub_id,
+        "intent": None
+        if intent is None
+        else {"mode": intent.mode, "state": intent.state, "reason": intent.reason},
+        "subscription": None
+        if sub is None
+        else {"expires": sub.expires, "lease": sub.lease, "last_status": sub.last_status},
+    }
+
+
+# -- categorizer hook ------------------------------------------------------------------------
+
+
+def notify(client: redis.Redis, settings: Settings, slugs: Iterable[str]) -> None:
+    """Queue a delivery to every live subscriber of the topics ``slugs`` (feeds just published).
+
+    Costs one ``SMEMBERS`` when nobody subscribed to any feed. Deliveries are coalesced: a
+    subscriber whose delivery is queued and not started yet gets no second one (the queued one
+    sends the document current when it runs).
+    """
+    wanted = set(slugs)
+    if not wanted:
+        return
+    subscribed = client.smembers(keys.WEBSUB_TOPICS)
+    if not subscribed:
+        return
+    hits = sorted(wanted.intersection(s.decode() for s in subscribed))
+    if hits:
+        store = WebSubStore(client)
+        live = store.live(hits, time.time())
+        fresh = store.mark_queued([sub for slug in hits for sub in live[slug]])
+        if fresh:
+            try:
+                _enqueue_deliveries(client, settings, fresh)
+            except BaseException:
+                store.unmark_queued(fresh)
+                raise
+    maybe_sweep(client, settings)
+
+
+def _enqueue_deliveries(client: redis.Redis, settings: Settings, sub_ids: list[str]) -> None:
+    intervals = list(settings.websub_retry_intervals)
+    retry = Retry(max=len(intervals), interval=intervals) if intervals else None
+    _queue(client).enqueue_many(
+        [
+            Queue.prepare_data(
+                keys.WEBSUB_DELIVER_JOB,
+                args=(sub_id,),
+                timeout=defaults.WEBSUB_JOB_TIMEOUT,
+                result_ttl=settings.result_ttl,
+                failure_ttl=defaults.FAILED_JOB_TTL,
+                retry=retry,
+            )
+            for sub_id in sub_ids
+        ]
+    )

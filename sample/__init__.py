@@ -1,0 +1,1 @@
+"""Data only: ``wire-sample.txt``, the sample wire dump that ``wirefeed up`` ingests."""

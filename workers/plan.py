@@ -1,0 +1,128 @@
+"""What a batch changes, worked out before anything is written: each group's stored story is
+found, the group's versions folded into it, and the stories whose text changed categorized
+(see the pseudocode in :mod:`wirefeed.workers.pipeline`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from functools import partial
+from typing import Any
+
+from wirefeed.feeds.categorize import TaggingInput
+from wirefeed.feeds.identity import near
+from wirefeed.feeds.identity.versions import Incoming, fold, near_keys
+from wirefeed.feeds.queue.payload import incoming_to_json
+from wirefeed.feeds.store.story_store import StoryChange, StoryStore
+from wirefeed.feeds.stories.build import build_story
+from wirefeed.feeds.stories.model import Story, TopicTag
+from wirefeed.workers.context import WorkerContext
+
+
+@dataclass
+class Plan:
+    changes: list[StoryChange]
+    counts: dict[str, int]
+    """``new``, ``updated``, ``unchanged`` and ``failed`` stories."""
+    poisoned: dict[int, dict[str, Any]]
+    """Group number -> the group the categorizer failed on, with the error (for ``wf:poison``)."""
+
+
+def plan_batch(
+    ctx: WorkerContext, source: str, groups: list[list[Incoming]], stored: list[Story | None]
+) -> Plan:
+    """What a batch changes: folded versions, categorized; stories the categorizer fails on are
+    set aside (poisoned) with their error, the rest goes on."""
+    settings = ctx.settings
+    new_story = partial(build_story, summary_chars=settings.summary_chars)
+    folds = [
+        fold(
+            group,
+            found,
+            canonical_id=found.id if found else group[-1].exact_id,
+            source=source,
+            new_story=new_story,
+        )
+        for group, found in zip(groups, stored, strict=True)
+    ]
+    retag = [n for n, f in enumerate(folds) if f.story is not None and f.text_changed]
+    results = categorize_isolated(ctx, [TaggingInput.from_story(folds[n].story) for n in retag])  # type: ignore[arg-type]
+    tags = dict(zip(retag, results, strict=True))
+    plan = Plan(changes=[], counts={"new": 0, "updated": 0, "unchanged": 0, "failed": 0}, poisoned={})
+    for n, (f, group) in enumerate(zip(folds, groups, strict=True)):
+        result = tags.get(n)
+        if isinstance(result, BaseException):
+            plan.counts["failed"] += 1
+            plan.poisoned[n] = {
+                "source": source,
+                "title": group[0].parsed.title,
+                "error": f"{type(result).__name__}: {result}",
+                "group": [incoming_to_json(i) for i in group],
+            }
+            continue
+        plan.counts[f.outcome] += 1
+        if f.story is None:
+            continue
+        story = replace(f.story, topics=tuple(result)) if result is not None else f.story
+        titles = list(dict.fromkeys([story.title, *(item.parsed.title for item in group)]))
+        plan.changes.append(
+            StoryChange(
+                story=story,
+                previous=f.previous,
+                superseded=tuple(f.superseded),
+                aliases=tuple({i.exact_id for i in group} - {story.id}),
+                near_keys=near_keys(story.agency or settings.default_agency, titles),
+                log=f.text_changed,
+            )
+        )
+    return plan
+
+
+def categorize_isolated(ctx: WorkerContext, items: list[TaggingInput]) -> list[list[TopicTag] | Exception]:
+    """Categorize a batch; if that raises, one by one, so one bad story fails alone."""
+    try:
+        return list(ctx.categorizer.categorize_many(items))
+    except Exception:
+        out: list[list[TopicTag] | Exception] = []
+        for item in items:
+            try:
+                out.append(ctx.categorizer.categorize(item))
+            except Exception as exc:
+                out.append(exc)
+        return out
+
+
+def find_stored(store: StoryStore, groups: list[list[Incoming]]) -> list[Story | None]:
+    """The stored story each group is a version of: by exact id or alias, else by near title."""
+    flat = [item.exact_id for g in groups for item in g]
+    resolved = store.resolve_aliases(flat)
+    by_id = store.stories_by_id(resolved)
+    found: list[Story | None] = []
+    pos = 0
+    for g in groups:
+        ids = resolved[pos : pos + len(g)]
+        pos += len(g)
+        found.append(next((by_id[i] for i in ids if i in by_id), None))
+    # Near matches for the rest, in two more round trips.
+    lookups = [
+        (gi, near_keys(g[0].agency, [item.parsed.title for item in g]))
+        for gi, g in enumerate(groups)
+        if found[gi] is None
+    ]
+    entries = [e for _, ks in lookups for e in ks]
+    if not entries:
+        return found
+    hits = iter(store.near_candidates(entries))
+    per_group = [(gi, {h for h in (next(hits) for _ in ks) if h}) for gi, ks in lookups]
+    candidates = store.stories_by_id(i for _, ids in per_group for i in ids)
+    for gi, ids in per_group:
+        group = groups[gi]
+        options = [
+            (c.id, c.title) for i in sorted(ids) if (c := candidates.get(i)) and c.agency == group[0].agency
+        ]
+        best = None
+        for item in group:
+            best = near.best_match(item.parsed.title, options)
+            if best:
+                break
+        found[gi] = candidates[best] if best else None
+    return found
