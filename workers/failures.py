@@ -15,8 +15,8 @@ import redis
 from rq import Queue
 from rq.registry import FailedJobRegistry
 
-from wirefeed.config import defaults
 from wirefeed.config.settings import Settings
+from wirefeed.feeds.queue.jobs import job_options
 from wirefeed.feeds.queue.payload import encode_batch
 from wirefeed.feeds.store import keys
 
@@ -83,9 +83,7 @@ def retry_failed(client: redis.Redis, settings: Settings) -> tuple[int, int]:
             keys.CATEGORIZE_JOB,
             args=(ingest_id, 0),
             job_id=f"batch-{ingest_id}-0",
-            timeout=settings.job_timeout,
-            result_ttl=settings.result_ttl,
-            failure_ttl=defaults.FAILED_JOB_TTL,
+            **job_options(settings),
         )
     jobs = 0
     for name in QUEUE_NAMES:

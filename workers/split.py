@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from rq import Queue
 
-from wirefeed.config import defaults
 from wirefeed.feeds.identity.versions import Incoming, group_dump
+from wirefeed.feeds.queue.jobs import job_options
 from wirefeed.feeds.queue.payload import encode_batch, incoming_to_json
 from wirefeed.feeds.store import keys
 from wirefeed.feeds.stories.model import from_micros
@@ -59,16 +59,13 @@ def enqueue_batches(ctx: WorkerContext, ingest_id: str, batches: list[int]) -> N
     """Queue a categorizer job for each of these batches, in one round trip."""
     if not batches:
         return
-    settings = ctx.settings
     Queue(keys.CATEGORIZE_QUEUE, connection=ctx.redis).enqueue_many(
         [
             Queue.prepare_data(
                 keys.CATEGORIZE_JOB,
                 args=(ingest_id, n_batch),
                 job_id=f"batch-{ingest_id}-{n_batch}",
-                timeout=settings.job_timeout,
-                result_ttl=settings.result_ttl,
-                failure_ttl=defaults.FAILED_JOB_TTL,
+                **job_options(ctx.settings),
             )
             for n_batch in batches
         ]

@@ -19,6 +19,7 @@ from rq import Queue
 from wirefeed.config import defaults
 from wirefeed.config.settings import Settings
 from wirefeed.errors import InputRejected, NoSuchIngest
+from wirefeed.feeds.queue.jobs import job_options
 from wirefeed.feeds.store import keys
 from wirefeed.feeds.stories.parse import parse_dump
 
@@ -98,9 +99,7 @@ def submit(client: redis.Redis, settings: Settings, data: bytes, source: str) ->
         keys.EXPRESS_JOB if express else keys.INGEST_JOB,
         args=(ingest_id,),
         job_id=f"ingest-{ingest_id}",
-        timeout=settings.job_timeout,
-        result_ttl=settings.result_ttl,
-        failure_ttl=defaults.FAILED_JOB_TTL,
+        **job_options(settings),
     )
     return Submission(ingest_id, len(result.stories), result.errors)
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from wirefeed.config import defaults
+from wirefeed.config.defaults import PARSE_BYLINE_MAX_CHARS, PARSE_HEADLINE_MAX_CHARS, PARSE_MAX_TITLE_CHARS
 from wirefeed.errors import InputRejected
 from wirefeed.feeds.stories.model import Block, ParsedStory, StoryKind, new_parsed_story
 from wirefeed.feeds.stories.text import xml_safe
@@ -171,7 +172,7 @@ def _segments(block: list[_Line]) -> Iterator[tuple[list[_Line], _Byline | None]
 
 def _byline(text: str) -> tuple[str, str] | None:
     """``(author, agency)`` when ``text`` is a byline ``Author--AGENCY``, else ``None``."""
-    if "--" not in text or len(text) > defaults.PARSE_BYLINE_MAX_CHARS:
+    if "--" not in text or len(text) > PARSE_BYLINE_MAX_CHARS:
         return None
     m = _BYLINE.fullmatch(text)
     if m is None or "--" in m["author"] or m["author"].endswith("-"):
@@ -190,7 +191,7 @@ def _subhead(text: str) -> str | None:
 
 def _is_headline_like(text: str) -> bool:
     """Short and without final sentence punctuation: may be a title (see module docstring)."""
-    if len(text) > defaults.PARSE_HEADLINE_MAX_CHARS or _subhead(text) is not None:
+    if len(text) > PARSE_HEADLINE_MAX_CHARS or _subhead(text) is not None:
         return False
     core = text.rstrip(_CLOSERS)
     if not core:
@@ -238,8 +239,8 @@ def _add(
     byline: _Byline | None = None,
 ) -> None:
     """Append a story, or a ``too-long-title`` error if its title is too long."""
-    if len(title.text) > defaults.PARSE_MAX_TITLE_CHARS:
-        msg = f"a title of {len(title.text)} characters, more than {defaults.PARSE_MAX_TITLE_CHARS}"
+    if len(title.text) > PARSE_MAX_TITLE_CHARS:
+        msg = f"a title of {len(title.text)} characters, more than {PARSE_MAX_TITLE_CHARS}"
         _reject(result, "too-long-title", msg, title.no)
         return
     author, agency = (byline.author, byline.agency) if byline else (None, None)

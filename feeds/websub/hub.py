@@ -19,6 +19,7 @@ from rq import Queue, Retry
 
 from wirefeed.config import defaults
 from wirefeed.config.settings import Settings
+from wirefeed.feeds.queue.jobs import job_options
 from wirefeed.feeds.store import keys
 from wirefeed.feeds.websub.net import Policy, Target, check_callback
 from wirefeed.feeds.websub.store import Intent, WebSubStore, subscription_id
@@ -77,9 +78,7 @@ def request(
         keys.WEBSUB_VERIFY_JOB,
         args=(sub_id, req),
         job_id=f"websub-verify-{req}",
-        timeout=defaults.WEBSUB_JOB_TIMEOUT,
-        result_ttl=settings.result_ttl,
-        failure_ttl=defaults.FAILED_JOB_TTL,
+        **job_options(settings, defaults.WEBSUB_JOB_TIMEOUT),
     )
     maybe_sweep(client, settings)
     return sub_id
@@ -148,9 +147,7 @@ def _enqueue_deliveries(client: redis.Redis, settings: Settings, sub_ids: list[s
             Queue.prepare_data(
                 keys.WEBSUB_DELIVER_JOB,
                 args=(sub_id,),
-                timeout=defaults.WEBSUB_JOB_TIMEOUT,
-                result_ttl=settings.result_ttl,
-                failure_ttl=defaults.FAILED_JOB_TTL,
+                **job_options(settings, defaults.WEBSUB_JOB_TIMEOUT),
                 retry=retry,
             )
             for sub_id in sub_ids
