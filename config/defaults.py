@@ -86,6 +86,17 @@ INGEST_RATE = 60
 INGEST_RATE_WINDOW = 60
 """Seconds of the ingest rate-limit window."""
 
+AUTH_FAIL_RATE = 10
+"""Failed ingest-API authentications one client may make per window; then every ingest-API
+request of that client gets 429 until the window ends (``WIREFEED_AUTH_FAIL_RATE``)."""
+
+AUTH_FAIL_WINDOW = 600
+"""Seconds of the failed-authentication rate-limit window."""
+
+PROXY_HOPS = 0
+"""Reverse proxies in front of the web service whose ``X-Forwarded-For`` is trusted for the
+client address; the shipped nginx (docker-compose) sets 1 (``WIREFEED_PROXY_HOPS``)."""
+
 RETRY_AFTER_SECONDS = 5
 """What a 503 asks the client to wait (``Retry-After``) when Redis is unreachable."""
 
@@ -217,6 +228,27 @@ FEED_MAX_AGE = 60
 FEED_MAX_QUERY_WORDS = 10
 """Most words a feed's ``?q=`` may hold."""
 
+FEED_MAX_QUERY_CHARS = 200
+"""Longest ``?q=`` of a feed, in characters."""
+
+FEED_MAX_TOPICS = 10
+"""Most topics a combined feed (``/feeds/<a>+<b>...``) may name."""
+
+MAX_NUMBER_DIGITS = 15
+"""Most digits of a number in a request (``limit``, ``since``, ``hub.lease_seconds``); longer is a 400."""
+
+MAX_QUERY_BYTES = 2048
+"""Longest query string the web service takes (414 beyond)."""
+
+MAX_ETAGS = 16
+"""Entity tags of an ``If-None-Match`` that are compared; later ones are ignored (the client gets 200)."""
+
+ACCEPT_ENCODING_CACHE = 256
+"""Distinct ``Accept-Encoding`` values whose gzip decision each web process remembers."""
+
+MAX_ACCEPT_ENCODING_CACHED = 200
+"""Longest ``Accept-Encoding`` value whose gzip decision is cached (longer ones are parsed each time)."""
+
 ARCHIVE_PAGE_SIZE = 50
 """Changes per RFC 5005 archive page and per ``?since=`` page by default
 (``WIREFEED_ARCHIVE_PAGE_SIZE``)."""
@@ -234,7 +266,7 @@ SELECT_CHUNK = 200
 """Index entries read per round trip when a filtered feed scans a topic's index."""
 
 SELECT_MAX_SCAN = 5000
-"""Most index entries a filtered feed scans per topic (filtered feeds are bounded reads)."""
+"""Most index entries a filtered or combined feed scans, whatever its number of topics (bounded reads)."""
 
 STALE_CACHE_FEEDS = 256
 """Feed documents each web process keeps in memory to serve (stale) while Redis is down."""
@@ -268,6 +300,23 @@ off, the hub cannot be used to reach internal hosts."""
 WEBSUB_ALLOW: tuple[str, ...] = ()
 """Callback hosts (exact names) and addresses/CIDRs allowed even if private
 (``WIREFEED_WEBSUB_ALLOW``, comma-separated, e.g. ``127.0.0.1/32,hooks.internal``)."""
+
+WEBSUB_RATE = 10
+"""Hub requests (``POST /websub``) one client may make per window before getting 429
+(``WIREFEED_WEBSUB_RATE``)."""
+
+WEBSUB_GLOBAL_RATE = 120
+"""Hub requests all clients together may make per window before getting 429
+(``WIREFEED_WEBSUB_GLOBAL_RATE``)."""
+
+WEBSUB_RATE_WINDOW = 60
+"""Seconds of the hub's rate-limit windows."""
+
+WEBSUB_MAX_PER_HOST = 100
+"""Subscriptions one callback host may hold; more are refused (``WIREFEED_WEBSUB_MAX_PER_HOST``)."""
+
+WEBSUB_MAX_SUBSCRIPTIONS = 10_000
+"""Subscriptions the hub holds in total; more are refused (``WIREFEED_WEBSUB_MAX_SUBSCRIPTIONS``)."""
 
 WEBSUB_SWEEP_SECONDS = 3600
 """At most one sweep of expired WebSub leases is queued per this many seconds."""

@@ -48,6 +48,9 @@ class Settings:
     categorizer: str | None = defaults.CATEGORIZER
     ingest_rate: int = defaults.INGEST_RATE
     ingest_rate_window: int = defaults.INGEST_RATE_WINDOW
+    auth_fail_rate: int = defaults.AUTH_FAIL_RATE
+    auth_fail_window: int = defaults.AUTH_FAIL_WINDOW
+    proxy_hops: int = defaults.PROXY_HOPS
     topics_path: Path = field(default=TOPICS_PATH)
     websub_lease_seconds: int = defaults.WEBSUB_LEASE_SECONDS
     websub_lease_min: int = defaults.WEBSUB_LEASE_MIN
@@ -57,6 +60,11 @@ class Settings:
     websub_allow_private: bool = defaults.WEBSUB_ALLOW_PRIVATE
     websub_allow: tuple[str, ...] = defaults.WEBSUB_ALLOW
     websub_sweep_seconds: int = defaults.WEBSUB_SWEEP_SECONDS
+    websub_rate: int = defaults.WEBSUB_RATE
+    websub_global_rate: int = defaults.WEBSUB_GLOBAL_RATE
+    websub_rate_window: int = defaults.WEBSUB_RATE_WINDOW
+    websub_max_per_host: int = defaults.WEBSUB_MAX_PER_HOST
+    websub_max_subscriptions: int = defaults.WEBSUB_MAX_SUBSCRIPTIONS
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "base_url", self.base_url.rstrip("/"))
@@ -70,6 +78,8 @@ class Settings:
             raise ConfigError("express_max_stories must not be negative")
         if not 1 <= self.websub_lease_min <= self.websub_lease_seconds <= self.websub_lease_max:
             raise ConfigError("WebSub leases must satisfy 1 <= lease_min <= lease_seconds <= lease_max")
+        if self.proxy_hops < 0:
+            raise ConfigError("WIREFEED_PROXY_HOPS must not be negative")
         if self.websub_timeout <= 0 or any(i < 0 for i in self.websub_retry_intervals):
             raise ConfigError("websub_timeout must be positive and retry intervals not negative")
         object.__setattr__(self, "websub_retry_intervals", tuple(self.websub_retry_intervals))
@@ -108,6 +118,8 @@ class Settings:
             topics_path=Path(env.get("WIREFEED_TOPICS") or defaults.TOPICS or TOPICS_PATH),
             categorizer=env.get("WIREFEED_CATEGORIZER") or defaults.CATEGORIZER,
             ingest_rate=num("WIREFEED_INGEST_RATE", defaults.INGEST_RATE),
+            auth_fail_rate=num("WIREFEED_AUTH_FAIL_RATE", defaults.AUTH_FAIL_RATE),
+            proxy_hops=num("WIREFEED_PROXY_HOPS", defaults.PROXY_HOPS),
             archive_page_size=num("WIREFEED_ARCHIVE_PAGE_SIZE", defaults.ARCHIVE_PAGE_SIZE),
             websub_lease_seconds=num("WIREFEED_WEBSUB_LEASE_SECONDS", defaults.WEBSUB_LEASE_SECONDS),
             websub_lease_min=num("WIREFEED_WEBSUB_LEASE_MIN", defaults.WEBSUB_LEASE_MIN),
@@ -119,6 +131,12 @@ class Settings:
             ),
             websub_allow_private=_flag(env, "WIREFEED_WEBSUB_ALLOW_PRIVATE", defaults.WEBSUB_ALLOW_PRIVATE),
             websub_allow=tuple(_items(env, "WIREFEED_WEBSUB_ALLOW", defaults.WEBSUB_ALLOW)),
+            websub_rate=num("WIREFEED_WEBSUB_RATE", defaults.WEBSUB_RATE),
+            websub_global_rate=num("WIREFEED_WEBSUB_GLOBAL_RATE", defaults.WEBSUB_GLOBAL_RATE),
+            websub_max_per_host=num("WIREFEED_WEBSUB_MAX_PER_HOST", defaults.WEBSUB_MAX_PER_HOST),
+            websub_max_subscriptions=num(
+                "WIREFEED_WEBSUB_MAX_SUBSCRIPTIONS", defaults.WEBSUB_MAX_SUBSCRIPTIONS
+            ),
         )
 
     def on_port(self, port: int) -> Settings:

@@ -1,6 +1,9 @@
 """The ingest API: ``POST /api/ingest`` (a dump as the body) and ``GET /api/ingest/<id>``.
 
-Off unless ``WIREFEED_INGEST_TOKEN`` is set; the bearer token is compared in constant time.
+Off unless ``WIREFEED_INGEST_TOKEN`` is set; the bearer token is compared in constant time, and
+a client with ``auth_fail_rate`` failed authentications in a window gets 429 for every request
+until the window ends (token guessing stays slow). Ingests are rate-limited per client
+(:mod:`wirefeed.services.limits`).
 The body is capped at ``max_dump_bytes`` before it is read (413). A dump that cannot be parsed
 at all gets 400 with the reason; otherwise 202 with the ingest id, and items rejected one by one
 are listed while the rest is queued. The API never takes a server file path.
@@ -9,7 +12,6 @@ are listed while the rest is queued. The API never takes a server file path.
 from __future__ import annotations
 
 import hmac
-import time
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
@@ -19,7 +21,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from wirefeed.errors import InputRejected, NoSuchIngest
 from wirefeed.feeds.queue import ingests
-from wirefeed.feeds.store import keys
+from wirefeed.services.limits import Limit, client_address, hit, spent
 from wirefeed.services.state import state
 
 bp = Blueprint("api", __name__, url_prefix="/api")
@@ -34,12 +36,19 @@ def _error(status: int, reason: str, message: str, **extra: Any) -> Response:
 def require_token(view: Callable[..., Response]) -> Callable[..., Response]:
     @wraps(view)
     def wrapped(*args: Any, **kwargs: Any) -> Response:
-        token = state().settings.ingest_token
+        st = state()
+        token = st.settings.ingest_token
         if not token:
             return _error(403, "disabled", "the ingest API is off: set WIREFEED_INGEST_TOKEN to turn it on")
+        fails = Limit("auth-fail", st.settings.auth_fail_rate, st.settings.auth_fail_window)
+        who = client_address()
+        locked = spent(st.redis, fails, who)
+        if locked is not None:
+            return _too_many(f"over {fails.rate} failed authentications in {fails.window} s", locked)
         given = request.headers.get("Authorization", "")
         scheme, _, value = given.partition(" ")
         if scheme.lower() != "bearer" or not hmac.compare_digest(value.strip().encode(), token.encode()):
+            hit(st.redis, fails, who)
             resp = _error(401, "unauthorized", "a valid bearer token is required")
             resp.headers["WWW-Authenticate"] = 'Bearer realm="wirefeed"'
             return resp
@@ -48,23 +57,20 @@ def require_token(view: Callable[..., Response]) -> Callable[..., Response]:
     return wrapped
 
 
-def rate_limited() -> Response | None:
-    """A 429 once a client has made ``ingest_rate`` requests in the current window (fixed
-    windows counted in Redis, so every web process shares them)."""
-    st = state()
-    window = st.settings.ingest_rate_window
-    now = time.time()
-    slot = int(now // window)
-    key = keys.rate(request.remote_addr or "unknown", slot)
-    pipe = st.redis.pipeline(transaction=False)
-    pipe.incr(key)
-    pipe.expire(key, window * 2)
-    count, _ = pipe.execute()
-    if count <= st.settings.ingest_rate:
-        return None
-    resp = _error(429, "rate-limited", f"over {st.settings.ingest_rate} ingests in {window} s; retry later")
-    resp.headers["Retry-After"] = str(max(1, int((slot + 1) * window - now)))
+def _too_many(what: str, retry_after: int) -> Response:
+    resp = _error(429, "rate-limited", f"{what}; retry later")
+    resp.headers["Retry-After"] = str(retry_after)
     return resp
+
+
+def rate_limited() -> Response | None:
+    """A 429 once a client has made ``ingest_rate`` requests in the current window."""
+    st = state()
+    limit = Limit("ingest", st.settings.ingest_rate, st.settings.ingest_rate_window)
+    retry_after = hit(st.redis, limit, client_address())
+    if retry_after is None:
+        return None
+    return _too_many(f"over {limit.rate} ingests in {limit.window} s", retry_after)
 
 
 @bp.post("/ingest")

@@ -7,7 +7,8 @@ Nothing reads configuration at import time: the caller builds :class:`wirefeed.c
 from __future__ import annotations
 
 import redis
-from flask import Flask, Response
+from flask import Flask, Response, request
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from wirefeed.config import defaults
 from wirefeed.config.settings import Settings
@@ -46,6 +47,14 @@ def create_app(settings: Settings, client: redis.Redis | None = None) -> Flask:
             mimetype="text/plain",
         )
 
+    @app.before_request
+    def _bounded_query() -> Response | None:
+        if len(request.query_string) > defaults.MAX_QUERY_BYTES:
+            return Response(
+                f"query string over {defaults.MAX_QUERY_BYTES} bytes\n", 414, mimetype="text/plain"
+            )
+        return None
+
     @app.after_request
     def _security_headers(resp: Response) -> Response:
         for name, value in SECURITY_HEADERS:
@@ -55,6 +64,10 @@ def create_app(settings: Settings, client: redis.Redis | None = None) -> Flask:
                 resp.headers.setdefault(name, value)
         return resp
 
+    if settings.proxy_hops:
+        # The client address (rate limits) from the X-Forwarded-For of that many proxies; a
+        # client cannot spoof it, as each trusted proxy appends what it saw.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.proxy_hops)  # type: ignore[method-assign]
     # Plain feed requests are answered before Flask routing (see services/fast_feeds.py);
     # everything else, and anything the fast path cannot answer itself, reaches Flask unchanged.
     app.wsgi_app = FastFeeds(app.wsgi_app, app.extensions["wirefeed"])  # type: ignore[method-assign]

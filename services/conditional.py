@@ -6,13 +6,20 @@ from email.utils import parsedate_to_datetime
 
 from flask import Request
 
+from wirefeed.config import defaults
+
 
 def _etag_matches(header: str, etags: tuple[str, ...]) -> bool:
-    """Weak comparison, as If-None-Match requires: ``W/"x"`` matches ``"x"``."""
+    """Weak comparison, as If-None-Match requires: ``W/"x"`` matches ``"x"``.
+
+    Only the first ``MAX_ETAGS`` tags of the list are compared (a client holds one or two
+    versions; a list of thousands is work for nothing): a match further on gets the full answer.
+    """
     if header.strip() == "*":
         return True
     bare = {e.removeprefix("W/") for e in etags}
-    return any(tag.strip().removeprefix("W/") in bare for tag in header.split(","))
+    tags = header.split(",", defaults.MAX_ETAGS)[: defaults.MAX_ETAGS]
+    return any(tag.strip().removeprefix("W/") in bare for tag in tags)
 
 
 def validators_match(

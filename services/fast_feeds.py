@@ -43,6 +43,7 @@ from wirefeed.feeds.render.publish import hub_url
 from wirefeed.feeds.store import keys
 from wirefeed.feeds.store.story_store import FeedDoc
 from wirefeed.services.conditional import validators_match
+from wirefeed.services.encoding import accepts_gzip
 from wirefeed.services.security import HTML_SECURITY_HEADERS, SECURITY_HEADERS
 from wirefeed.services.stale import stale_key
 from wirefeed.services.state import AppState
@@ -207,7 +208,7 @@ class FastFeeds:
             doc = _Doc(version, etag_b.decode(), modified_b.decode(), changed)
             self.docs[cache_key] = doc
         etag = doc.etag
-        gzip_ok = bool(has_gz) and "gzip" in environ.get("HTTP_ACCEPT_ENCODING", "")
+        gzip_ok = bool(has_gz) and accepts_gzip(environ.get("HTTP_ACCEPT_ENCODING"))
         sent_etag = etag[:-1] + '-gz"' if gzip_ok else etag
         headers = [
             ("ETag", sent_etag),

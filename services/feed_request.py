@@ -63,6 +63,14 @@ class FeedRequest:
         }
 
 
+def whole_number(raw: str) -> int | None:
+    """``raw`` as a whole number if it is one in ASCII digits of bounded length (no ``²``, no
+    ``١``, no 10,000 digits), else ``None``."""
+    if raw.isascii() and raw.isdigit() and len(raw) <= defaults.MAX_NUMBER_DIGITS:
+        return int(raw)
+    return None
+
+
 def negotiate(accept: MIMEAccept, explicit: str | None) -> str:
     """Format for a request without an extension: ``?format=``, else ``Accept``, else Atom."""
     if explicit:
@@ -83,9 +91,11 @@ def parse(
     """The normalised request for ``/feeds/<spec>[.<fmt>]?<args>``."""
     unknown = set(args) - ALLOWED_PARAMS
     if unknown:
-        raise BadFeedRequest(f"unknown parameter(s): {', '.join(sorted(unknown))}")
+        raise BadFeedRequest(f"unknown parameter(s): {', '.join(repr(p) for p in sorted(unknown))}")
     chosen = _format(fmt, args.get("format"), accept)
-    slugs = tuple(sorted(set(spec.split("+"))))
+    slugs = tuple(sorted(set(spec.split("+", defaults.FEED_MAX_TOPICS))))
+    if len(slugs) > defaults.FEED_MAX_TOPICS:
+        raise BadFeedRequest(f"a combined feed names at most {defaults.FEED_MAX_TOPICS} topics")
     for slug in slugs:
         if not is_feed(slug):
             raise UnknownFeed(f"unknown topic {slug!r}: see /topics")
@@ -113,14 +123,17 @@ def _format(fmt: str | None, explicit: str | None, accept: MIMEAccept) -> str:
 def _limit(settings: Settings, args: MultiDict[str, str]) -> int:
     if "limit" not in args:
         return settings.feed_limit
-    raw = args["limit"]
-    if not raw.isdigit() or not 1 <= int(raw) <= settings.feed_max_limit:
+    limit = whole_number(args["limit"])
+    if limit is None or not 1 <= limit <= settings.feed_max_limit:
         raise BadFeedRequest(f"limit must be a whole number from 1 to {settings.feed_max_limit}")
-    return int(raw)
+    return limit
 
 
 def _filters(args: MultiDict[str, str], is_feed: Callable[[str], bool]) -> Filters:
-    words = tuple(sorted(set(args.get("q", "").casefold().split())))
+    query = args.get("q", "")
+    if len(query) > defaults.FEED_MAX_QUERY_CHARS:
+        raise BadFeedRequest(f"q takes at most {defaults.FEED_MAX_QUERY_CHARS} characters")
+    words = tuple(sorted(set(query.casefold().split())))
     if len(words) > defaults.FEED_MAX_QUERY_WORDS:
         raise BadFeedRequest(f"q takes at most {defaults.FEED_MAX_QUERY_WORDS} words")
     exclude = tuple(sorted({s for v in args.getlist("exclude") for s in v.split(",") if s}))
@@ -136,11 +149,11 @@ def _filters(args: MultiDict[str, str], is_feed: Callable[[str], bool]) -> Filte
 def _since(args: MultiDict[str, str], fmt: str, slugs: tuple[str, ...], filters: Filters) -> int | None:
     if "since" not in args:
         return None
-    raw = args["since"]
+    since = whole_number(args["since"])
     if fmt != "json" or len(slugs) != 1:
         raise BadFeedRequest("since works on one topic's JSON feed: /feeds/<topic>.json?since=N")
-    if not raw.isdigit():
+    if since is None:
         raise BadFeedRequest("since must be a cursor: a whole number from a previous response")
     if filters.active:
         raise BadFeedRequest("since cannot be combined with filters")
-    return int(raw)
+    return since

@@ -34,6 +34,7 @@ from wirefeed.feeds.store import keys
 from wirefeed.feeds.store.select import log_page, select
 from wirefeed.feeds.store.story_store import FeedDoc
 from wirefeed.services.conditional import not_modified
+from wirefeed.services.encoding import accepts_gzip
 from wirefeed.services.feed_request import FeedRequest, parse
 from wirefeed.services.stale import stale_key
 from wirefeed.services.state import AppState, state
@@ -135,7 +136,7 @@ def archive(slug: str, page: int, fmt: str) -> Response:
 def _respond(
     st: AppState, doc: FeedDoc, fmt: str, cache: str, self_url: str, *, vary_accept: bool = False
 ) -> Response:
-    gzip_ok = doc.gz is not None and "gzip" in request.headers.get("Accept-Encoding", "")
+    gzip_ok = doc.gz is not None and accepts_gzip(request.headers.get("Accept-Encoding"))
     etag = doc.etag[:-1] + '-gz"' if gzip_ok else doc.etag
     headers = {
         "ETag": etag,

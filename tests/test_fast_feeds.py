@@ -316,3 +316,29 @@ def test_feeds_served_by_the_fast_path_stay_servable_while_redis_is_down(
     finally:
         _stop(renderer)
         _stop(served)
+
+
+@pytest.mark.parametrize(
+    ("accept_encoding", "gzipped"),
+    [
+        ("gzip;q=0", False),
+        ("deflate, gzip;q=0", False),
+        ("gzip;q=0, *", False),  # gzip named on its own wins over the wildcard
+        ("*;q=0", False),
+        ("identity", False),
+        ("gzip;q=abc", False),  # not a q-value: not an offer
+        ("gzip;q=0.5, identity", True),
+        ("*", True),
+        ("x-gzip", True),
+        ("GZip", True),
+    ],
+)
+def test_gzip_only_when_the_q_value_allows_it(pair: Pair, accept_encoding: str, gzipped: bool) -> None:
+    pair.fell_through.seen.clear()
+    for path in ("/feeds/all.atom", "/feeds/all.atom?limit=7"):  # the fast path, and Flask's
+        fast, flask = both(pair, path, Accept_Encoding=accept_encoding)
+        assert fast == flask, path
+        assert fast.status == 200
+        assert (fast.header("Content-Encoding") == "gzip") == gzipped, (path, accept_encoding)
+        assert fast.header("ETag").endswith('-gz"') == gzipped  # type: ignore[union-attr]
+    assert pair.fell_through.seen == ["GET /feeds/all.atom?limit=7"]

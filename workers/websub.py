@@ -3,17 +3,22 @@
 In pseudocode (each step names the function, and the module, that runs it)::
 
     request(mode, topic, callback, lease, secret)       # feeds.websub.hub, in the web service
-        topic is <base>/feeds/<slug>.<fmt> of a known feed;   # POST /websub (services.websub_bp)
-        callback passes check_callback (feeds.websub.net)
+        rate limits: per client, then all clients        # POST /websub (services.websub_bp)
+        topic is <base>/feeds/<slug>.<fmt> of a known feed
+        callback passes precheck_callback (feeds.websub.net): its form, an address written
+            in it; no DNS lookup in the web request
+        subscribe: a new subscription fits under the caps (per callback host, in total)
         HSET wf:websub:intent:<sub> req=<random> ...    #   the latest request for (topic, callback)
         enqueue verify_job(sub, req)                    #   -> websub queue; the hub answers 202
 
     run_verify(sub, req)                                # websub worker
-        check_callback again                            #   DNS may have changed since
+        check_callback                                  #   resolve the host, every address allowed
         GET callback?hub.mode&hub.topic&hub.challenge&hub.lease_seconds
         2xx and the body is the challenge?              #   else: not (un)subscribed, state=failed
-            subscribe:   HSET wf:websub:sub:<sub>, ZADD wf:websub:subs:<slug> <sub> expires,
-                         SADD wf:websub:topics <slug>
+            subscribe:   (one Lua step) unless a newer request came, or it is new and a cap
+                         is full (then state=failed): HSET wf:websub:sub:<sub>,
+                         ZADD wf:websub:subs:<slug> <sub> expires, SADD wf:websub:topics <slug>,
+                         ZADD wf:websub:host:<host> and wf:websub:all, intent state=verified
             unsubscribe: remove them (Lua: the slug leaves the set with its last subscriber)
 
     notify(slugs)                                       # feeds.websub.hub, in the categorizer,
@@ -51,7 +56,14 @@ from wirefeed.feeds.render.formats import MEDIA_TYPES
 from wirefeed.feeds.render.publish import publish
 from wirefeed.feeds.websub.hub import callback_target
 from wirefeed.feeds.websub.net import send
-from wirefeed.feeds.websub.store import Intent, Subscription, WebSubStore, hub_url, signature
+from wirefeed.feeds.websub.store import (
+    SUPERSEDED,
+    Intent,
+    Subscription,
+    WebSubStore,
+    hub_url,
+    signature,
+)
 from wirefeed.workers.context import WorkerContext, current
 
 log = logging.getLogger(__name__)
@@ -78,25 +90,34 @@ def run_verify(ctx: WorkerContext, sub_id: str, req: str) -> dict[str, str]:
     if intent is None or intent.req != req:
         return {"state": "superseded"}
     state, reason = _verify(ctx.settings, intent)
-    if state == "verified" and store.finish_intent(sub_id, req, state, reason):
-        if intent.mode == "subscribe":
-            now = int(time.time())
-            store.subscribe(
-                Subscription(
-                    id=sub_id,
-                    topic=intent.topic,
-                    slug=intent.slug,
-                    fmt=intent.fmt,
-                    callback=intent.callback,
-                    secret=intent.secret,
-                    lease=intent.lease,
-                    expires=now + intent.lease,
-                    created=now,
-                )
-            )
-        else:
-            store.unsubscribe(sub_id, intent.slug)
-    elif state != "verified":
+    if state == "verified" and intent.mode == "subscribe":
+        now = int(time.time())
+        # Stored, and the intent marked verified, at once (Lua): a status read never sees a
+        # verified intent without its subscription. Nothing happens if a newer request came.
+        refused = store.subscribe(
+            Subscription(
+                id=sub_id,
+                topic=intent.topic,
+                slug=intent.slug,
+                fmt=intent.fmt,
+                callback=intent.callback,
+                secret=intent.secret,
+                lease=intent.lease,
+                expires=now + intent.lease,
+                created=now,
+            ),
+            req=req,
+            max_per_host=ctx.settings.websub_max_per_host,
+            max_total=ctx.settings.websub_max_subscriptions,
+        )
+        if refused is not None and refused != SUPERSEDED:  # a cap is full
+            state, reason = "failed", refused
+            store.finish_intent(sub_id, req, state, reason)
+    elif state == "verified":
+        if store.current_request(sub_id) == req:  # removed first: verified means gone
+            store.unsubscribe(sub_id, intent.slug, callback=intent.callback)
+            store.finish_intent(sub_id, req, state, reason)
+    else:
         store.finish_intent(sub_id, req, state, reason)
     log.info("websub %s %s %s: %s %s", intent.mode, intent.topic, intent.callback, state, reason)
     return {"state": state, "reason": reason}
@@ -131,7 +152,7 @@ def run_deliver(ctx: WorkerContext, sub_id: str) -> dict[str, str]:
     if sub is None:
         return {"status": "no subscription"}
     if sub.expired(time.time()):
-        store.unsubscribe(sub.id, sub.slug, if_expired_by=time.time())
+        store.unsubscribe(sub.id, sub.slug, callback=sub.callback, if_expired_by=time.time())
         return {"status": "lease ended"}
     body = _current_body(ctx, sub.slug, sub.fmt)
     headers = {
@@ -155,7 +176,7 @@ def run_deliver(ctx: WorkerContext, sub_id: str) -> dict[str, str]:
     if 200 <= answer.status < 300:
         return {"status": str(answer.status)}
     if answer.status == 410:  # Gone: the subscriber does not want it any more
-        store.unsubscribe(sub.id, sub.slug)
+        store.unsubscribe(sub.id, sub.slug, callback=sub.callback)
         return {"status": "410: unsubscribed"}
     raise DeliveryFailed(f"delivery to {sub.callback} answered {answer.status}")
 

@@ -137,9 +137,10 @@ POISON = f"{PREFIX}poison"
 """Hash: ``<ingest>:<batch>:<n>`` -> a story the categorizer raised on, with the error (JSON)."""
 
 
-def rate(client: str, window: int) -> str:
-    """String with a TTL: a client's ingest requests in one rate-limit window."""
-    return f"{PREFIX}rate:{client}:{window}"
+def rate(bucket: str, client: str, window: int) -> str:
+    """String with a TTL: a client's requests counted by one rate limit (``bucket``: ``ingest``,
+    ``auth-fail``, ``websub``, ``websub-all``) in one fixed window (``services/limits.py``)."""
+    return f"{PREFIX}rate:{bucket}:{client}:{window}"
 
 
 # -- workers -------------------------------------------------------------------------------
@@ -173,6 +174,16 @@ def websub_sub(sub_id: str) -> str:
     """Hash: one subscription, ``topic``, ``slug``, ``fmt``, ``callback``, ``secret``, ``lease``,
     ``expires``, ``created``, ``last_status``, ``last_attempt``; id = hash(topic, callback)."""
     return f"{PREFIX}websub:sub:{sub_id}"
+
+
+WEBSUB_ALL = f"{PREFIX}websub:all"
+"""Sorted set: every subscription id, scored by lease expiry (s): the hub's total cap."""
+
+
+def websub_host(host: str) -> str:
+    """Sorted set: the subscription ids of one callback host, scored by lease expiry (s): the
+    per-host cap."""
+    return f"{PREFIX}websub:host:{host.lower()}"
 
 
 def websub_intent(sub_id: str) -> str:

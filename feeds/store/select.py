@@ -1,8 +1,8 @@
 """Choosing the stories of a feed request that is not a topic's plain current feed:
 combined topics, filters, ``since`` pages of the change log and RFC 5005 archive pages.
 
-Every read is bounded: index scans go in chunks up to ``SELECT_MAX_SCAN`` candidates per topic
-(:mod:`wirefeed.config.defaults`), log pages are one ``LRANGE``.
+Every read is bounded: index scans go in chunks, ``SELECT_MAX_SCAN`` candidates per request
+whatever the number of topics (:mod:`wirefeed.config.defaults`), log pages are one ``LRANGE``.
 """
 
 from __future__ import annotations
@@ -52,7 +52,8 @@ def _index_stream(store: StoryStore, slug: str) -> Iterator[tuple[float, str]]:
 
 
 def select(store: StoryStore, slugs: Sequence[str], filters: Filters, limit: int) -> list[Story]:
-    """The newest ``limit`` stories in any of ``slugs`` that pass ``filters``, each once."""
+    """The newest ``limit`` stories in any of ``slugs`` that pass ``filters``, each once, among
+    the newest ``SELECT_MAX_SCAN`` index entries of them all."""
     if len(slugs) == 1 and not filters.active:
         return store.page(slugs[0], limit)
     merged = heapq.merge(*(_index_stream(store, s) for s in slugs))
@@ -68,7 +69,9 @@ def select(store: StoryStore, slugs: Sequence[str], filters: Filters, limit: int
                 out.append(story)
         pending.clear()
 
-    for _, sid in merged:
+    for scanned, (_, sid) in enumerate(merged):
+        if scanned >= SELECT_MAX_SCAN:
+            break
         if sid in seen:
             continue
         seen.add(sid)

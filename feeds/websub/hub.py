@@ -19,9 +19,10 @@ from rq import Queue, Retry
 
 from wirefeed.config import defaults
 from wirefeed.config.settings import Settings
+from wirefeed.errors import CallbackRefused
 from wirefeed.feeds.queue.jobs import job_options
 from wirefeed.feeds.store import keys
-from wirefeed.feeds.websub.net import Policy, Target, check_callback
+from wirefeed.feeds.websub.net import Policy, Target, check_callback, precheck_callback
 from wirefeed.feeds.websub.store import Intent, WebSubStore, subscription_id
 
 
@@ -36,8 +37,14 @@ def policy(settings: Settings) -> Policy:
 
 
 def callback_target(settings: Settings, callback: str) -> Target:
-    """Check a callback against the allow-list (resolving its host now)."""
+    """Check a callback against the allow-list, resolving its host now (the websub worker)."""
     return check_callback(callback, policy(settings))
+
+
+def precheck(settings: Settings, callback: str) -> None:
+    """What the web request checks of a callback: its form, and its address when written as one;
+    no DNS lookup (raise :class:`CallbackRefused`)."""
+    precheck_callback(callback, policy(settings))
 
 
 def grant_lease(settings: Settings, requested: int | None) -> int:
@@ -67,9 +74,17 @@ def request(
 ) -> str:
     """Record an (un)subscribe request and queue its verification; return the subscription id.
 
-    The caller has checked the topic and the callback (:func:`callback_target`).
+    The caller has checked the topic and the callback (:func:`precheck`). A subscribe request
+    for a new subscription that would not fit under the caps raises :class:`CallbackRefused`
+    (the worker checks the caps again when it stores the subscription).
     """
     sub_id = subscription_id(topic, callback)
+    if mode == "subscribe":
+        full = WebSubStore(client).room(
+            sub_id, callback, settings.websub_max_per_host, settings.websub_max_subscriptions
+        )
+        if full is not None:
+            raise CallbackRefused(full)
     req = uuid.uuid4().hex
     WebSubStore(client).put_intent(
         Intent(sub_id, req, mode, topic, slug, fmt, callback, lease, secret if mode == "subscribe" else None)

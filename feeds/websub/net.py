@@ -4,8 +4,10 @@ The hub sends requests to URLs strangers give it, so every request goes through 
 
 - :func:`check_callback` resolves the callback's host and refuses it unless *every* address it
   resolves to is public (not loopback, private, link-local, shared, multicast, reserved or
-  unspecified), or allowed by the settings (``websub_allow_private``, or a host name or CIDR in
-  ``websub_allow``). It runs when a subscription is requested *and* right before each request.
+  unspecified, also when written as an IPv6 form that reaches IPv4: mapped, compatible, NAT64,
+  6to4, Teredo), or allowed by the settings (``websub_allow_private``, or a host name or CIDR in
+  ``websub_allow``). It runs in the websub worker right before each request. The web request
+  only runs :func:`precheck_callback` (the URL, and a host written as an address): no DNS.
 - :func:`send` connects to exactly the addresses that were checked (the host is not looked up
   again, so DNS rebinding between check and connect cannot redirect it), with a timeout on the
   connection and on the whole answer, never follows redirects and reads at most
@@ -70,16 +72,46 @@ class Policy:
         return cls(allow_private, frozenset(hosts), tuple(networks))
 
     def address_allowed(self, addr: IPAddress) -> bool:
-        if isinstance(addr, ipaddress.IPv6Address) and addr.ipv4_mapped is not None:
-            addr = addr.ipv4_mapped
         if any(addr in net for net in self.networks):
             return True
+        if isinstance(addr, ipaddress.IPv6Address):
+            if addr in _NAT64_LOCAL:
+                return False  # RFC 8215: the IPv4 address sits where the local prefix says
+            inner = embedded_ipv4(addr)
+            if inner:
+                return all(self.address_allowed(a) for a in inner)
+            if addr.is_site_local:
+                return self.allow_private  # fec0::/10, deprecated, yet "global" to Python 3.11
         if addr.is_multicast or addr.is_unspecified:
             return False
         if addr.is_global:
             return True
         # loopback, private (RFC 1918, ULA), link-local, shared (100.64/10), reserved, documentation
         return self.allow_private and not addr.is_reserved
+
+
+_NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
+_NAT64_LOCAL = ipaddress.IPv6Network("64:ff9b:1::/48")
+_COMPATIBLE = ipaddress.IPv6Network("::/96")
+_TRANSLATED = ipaddress.IPv6Network("::ffff:0:0:0/96")
+
+
+def embedded_ipv4(addr: ipaddress.IPv6Address) -> list[ipaddress.IPv4Address]:
+    """The IPv4 addresses an IPv6 address reaches through a transition mechanism: IPv4-mapped
+    (``::ffff:a.b.c.d``), IPv4-compatible (``::a.b.c.d``), IPv4-translated (``::ffff:0:a.b.c.d``),
+    NAT64 (``64:ff9b::a.b.c.d``), 6to4
+    (``2002:AABB:CCDD::``) and Teredo (``2001::/32``: its server and client). Python 3.11's
+    ``is_global`` judges such an address as IPv6 (``64:ff9b::a9fe:a9fe`` is "global" although it
+    is 169.254.169.254), so the hub judges the IPv4 address inside."""
+    if addr.ipv4_mapped is not None:
+        return [addr.ipv4_mapped]
+    if addr in _NAT64 or addr in _TRANSLATED or (addr in _COMPATIBLE and int(addr) > 1):  # not ::, ::1
+        return [ipaddress.IPv4Address(int(addr) & 0xFFFFFFFF)]
+    if addr.sixtofour is not None:
+        return [addr.sixtofour]
+    if addr.teredo is not None:
+        return list(addr.teredo)
+    return []
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,9 +141,9 @@ def resolve(host: str, port: int) -> list[str]:
     return list(dict.fromkeys(str(info[4][0]) for info in infos))
 
 
-def check_callback(url: str, policy: Policy, resolver: Resolver = resolve) -> Target:
-    """Check a callback URL and resolve its host; raise :class:`CallbackRefused` or
-    :class:`CallbackUnresolvable`, else return where to send requests."""
+def _parse(url: str) -> tuple[str, str, int, str]:
+    """Scheme, host (IDNA-encoded, or an address), port and path of a callback; raise
+    :class:`CallbackRefused` if it is not an acceptable URL. Resolves nothing."""
     if len(url) > 2048:
         raise CallbackRefused("callback URL longer than 2048 characters")
     try:
@@ -136,18 +168,60 @@ def check_callback(url: str, policy: Policy, resolver: Resolver = resolve) -> Ta
             raise CallbackRefused(f"callback host {parts.hostname!r} is not a valid host name") from None
     port = port or (443 if scheme == "https" else 80)
     path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    return scheme, host, port, path
 
+
+def _literal(host: str) -> IPAddress | None:
+    """The address a host names without any lookup: an IPv6 or IPv4 address, also in the old
+    IPv4 forms the resolver takes (``2130706433``, ``127.1``, ``0x7f.1``), and ``localhost``
+    (RFC 6761: always loopback)."""
+    try:
+        return ipaddress.ip_address(host)
+    except ValueError:
+        pass
+    if host.lower() == "localhost" or host.lower().endswith(".localhost"):
+        return ipaddress.IPv4Address("127.0.0.1")
+    try:
+        return ipaddress.IPv4Address(socket.inet_aton(host))
+    except (OSError, ValueError):
+        return None
+
+
+def _refuse_unless_allowed(host: str, addr: IPAddress, policy: Policy) -> None:
+    if host.lower() not in policy.hosts and not policy.address_allowed(addr):
+        raise CallbackRefused(
+            f"callback host {host!r} resolves to {addr}, which is not a public address "
+            "(see WIREFEED_WEBSUB_ALLOW / WIREFEED_WEBSUB_ALLOW_PRIVATE)"
+        )
+
+
+def callback_host(url: str) -> str:
+    """The host a callback URL names, lower-case and IDNA-encoded (``""`` if it names none)."""
+    try:
+        return _parse(url)[1].lower()
+    except CallbackRefused:
+        return ""
+
+
+def precheck_callback(url: str, policy: Policy) -> None:
+    """What can be checked of a callback without a DNS lookup (the web request does this; the
+    websub worker resolves and checks again with :func:`check_callback`): the URL, and the
+    address when the host is written as one. Raise :class:`CallbackRefused`."""
+    _, host, _, _ = _parse(url)
+    addr = _literal(host)
+    if addr is not None:
+        _refuse_unless_allowed(host, addr, policy)
+
+
+def check_callback(url: str, policy: Policy, resolver: Resolver = resolve) -> Target:
+    """Check a callback URL and resolve its host; raise :class:`CallbackRefused` or
+    :class:`CallbackUnresolvable`, else return where to send requests."""
+    scheme, host, port, path = _parse(url)
     addresses = list(resolver(host, port))
     if not addresses:
         raise CallbackUnresolvable(f"callback host {host!r} has no address")
-    if host.lower() not in policy.hosts:
-        for raw in addresses:
-            addr = ipaddress.ip_address(raw.split("%", 1)[0])
-            if not policy.address_allowed(addr):
-                raise CallbackRefused(
-                    f"callback host {host!r} resolves to {addr}, which is not a public address "
-                    "(see WIREFEED_WEBSUB_ALLOW / WIREFEED_WEBSUB_ALLOW_PRIVATE)"
-                )
+    for raw in addresses:
+        _refuse_unless_allowed(host, ipaddress.ip_address(raw.split("%", 1)[0]), policy)
     return Target(url, scheme, host, port, path, tuple(addresses))
 
 

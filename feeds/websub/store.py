@@ -8,9 +8,13 @@ renews it); its id is a hash of the pair. Keys are spelled in :mod:`wirefeed.fee
 - ``wf:websub:subs:<slug>``: the subscription ids of a topic, scored by lease expiry;
 - ``wf:websub:sub:<id>``: the subscription itself (it also expires by itself shortly after its
   lease, so nothing is kept forever even if no sweep runs);
-- ``wf:websub:intent:<id>``: the latest (un)subscribe request and how its verification went.
+- ``wf:websub:intent:<id>``: the latest (un)subscribe request and how its verification went;
+- ``wf:websub:all`` and ``wf:websub:host:<host>``: every subscription id and those of one
+  callback host, scored by lease expiry, for the caps (``websub_max_subscriptions``,
+  ``websub_max_per_host``); ended leases leave them lazily (a count prunes them first).
 
-Removal is one Lua script, so the topic set never loses a slug that still has subscribers.
+Storing and removal are Lua scripts, so the topic set never loses a slug that still has
+subscribers and two verifications cannot both take the last place under a cap.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ import redis
 
 from wirefeed.config import defaults
 from wirefeed.feeds.store import keys
+from wirefeed.feeds.websub.net import callback_host
 
 
 def hub_url(base_url: str) -> str:
@@ -95,6 +100,7 @@ class Intent:
 
 
 # Remove a subscription; with ARGV[3] set, only if its lease (score) ended by then.
+# KEYS: the topic's subscriptions, the topic set, the subscription, every subscription[, its host's].
 _REMOVE = """
 if ARGV[3] ~= '' then
   local score = redis.call('ZSCORE', KEYS[1], ARGV[1])
@@ -102,9 +108,42 @@ if ARGV[3] ~= '' then
 end
 local n = redis.call('ZREM', KEYS[1], ARGV[1])
 redis.call('DEL', KEYS[3])
+redis.call('ZREM', KEYS[4], ARGV[1])
+if KEYS[5] then redis.call('ZREM', KEYS[5], ARGV[1]) end
 if redis.call('ZCARD', KEYS[1]) == 0 then redis.call('SREM', KEYS[2], ARGV[2]) end
 return n
 """
+
+# Store (or renew) a subscription unless its request was superseded ('superseded') or it is
+# new and a cap is full ('host' or 'all'); with a request id, mark that intent verified.
+# KEYS: the subscription, the topic's subscriptions, the topic set, its host's, every one, the
+# intent. ARGV: now, host cap, total cap (-1: none), id, expires, slug, hash expiry, request id
+# ('': none), field, value, ...
+_SUBSCRIBE = """
+if ARGV[8] ~= '' and redis.call('HGET', KEYS[6], 'req') ~= ARGV[8] then return 'superseded' end
+redis.call('ZREMRANGEBYSCORE', KEYS[4], '-inf', ARGV[1])
+redis.call('ZREMRANGEBYSCORE', KEYS[5], '-inf', ARGV[1])
+if not redis.call('ZSCORE', KEYS[5], ARGV[4]) then
+  local host_cap, all_cap = tonumber(ARGV[2]), tonumber(ARGV[3])
+  if host_cap >= 0 and redis.call('ZCARD', KEYS[4]) >= host_cap then return 'host' end
+  if all_cap >= 0 and redis.call('ZCARD', KEYS[5]) >= all_cap then return 'all' end
+end
+redis.call('DEL', KEYS[1])
+redis.call('HSET', KEYS[1], unpack(ARGV, 9))
+redis.call('EXPIREAT', KEYS[1], ARGV[7])
+redis.call('ZADD', KEYS[2], ARGV[5], ARGV[4])
+redis.call('SADD', KEYS[3], ARGV[6])
+redis.call('ZADD', KEYS[4], ARGV[5], ARGV[4])
+redis.call('ZADD', KEYS[5], ARGV[5], ARGV[4])
+if ARGV[8] ~= '' then
+  redis.call('HSET', KEYS[6], 'state', 'verified', 'reason', '')
+  redis.call('HDEL', KEYS[6], 'secret')
+end
+return 'ok'
+"""
+
+SUPERSEDED = "superseded: a newer request for this subscription came"
+"""What :meth:`WebSubStore.subscribe` says when the request it was to store is not the latest."""
 
 # Take a slug out of the topic set if it has no subscription left.
 _DROP_EMPTY = """
@@ -128,6 +167,14 @@ return 1
 """
 
 
+def _full(host_full: bool, all_full: bool, host: str, per_host: int | None, total: int | None) -> str | None:
+    if host_full:
+        return f"callback host {host!r} holds {per_host} subscriptions, the most one host may"
+    if all_full:
+        return f"the hub holds {total} subscriptions, the most it takes"
+    return None
+
+
 class WebSubStore:
     """Reads and writes the hub's subscriptions and intents."""
 
@@ -137,6 +184,7 @@ class WebSubStore:
         self._drop_empty = client.register_script(_DROP_EMPTY)
         self._update = client.register_script(_UPDATE_IF_EXISTS)
         self._finish = client.register_script(_FINISH_INTENT)
+        self._subscribe = client.register_script(_SUBSCRIBE)
 
     # -- intents -----------------------------------------------------------------
     def put_intent(self, intent: Intent) -> None:
@@ -179,14 +227,28 @@ class WebSubStore:
             reason=raw.get("reason", ""),
         )
 
+    def current_request(self, sub_id: str) -> str | None:
+        """The id of the latest (un)subscribe request for ``sub_id``."""
+        req = self.r.hget(keys.websub_intent(sub_id), "req")
+        return None if req is None else req.decode()
+
     def finish_intent(self, sub_id: str, req: str, state: str, reason: str = "") -> bool:
         """Record how verification went (and forget the secret), unless a newer request came."""
         return bool(self._finish(keys=[keys.websub_intent(sub_id)], args=[req, state, reason]))
 
     # -- subscriptions -------------------------------------------------------------
-    def subscribe(self, sub: Subscription) -> None:
-        """Store (or renew) a verified subscription."""
-        key = keys.websub_sub(sub.id)
+    def subscribe(
+        self,
+        sub: Subscription,
+        *,
+        req: str | None = None,
+        max_per_host: int | None = None,
+        max_total: int | None = None,
+    ) -> str | None:
+        """Store (or renew) a verified subscription; a new one only while its callback host holds
+        fewer than ``max_per_host`` and the hub fewer than ``max_total`` (``None``: no cap). With
+        ``req``, only if that is still the latest request, whose intent is then marked verified
+        in the same step. Return ``None`` when stored, else why not (:data:`SUPERSEDED`, a cap)."""
         fields: dict[str, str | int] = {
             "topic": sub.topic,
             "slug": sub.slug,
@@ -198,22 +260,61 @@ class WebSubStore:
         }
         if sub.secret is not None:
             fields["secret"] = sub.secret
-        pipe = self.r.pipeline(transaction=True)
-        pipe.delete(key)
-        pipe.hset(key, mapping=fields)
-        pipe.expireat(key, sub.expires + defaults.WEBSUB_EXPIRY_GRACE)
-        pipe.zadd(keys.websub_subs(sub.slug), {sub.id: sub.expires})
-        pipe.sadd(keys.WEBSUB_TOPICS, sub.slug)
-        pipe.execute()
-
-    def unsubscribe(self, sub_id: str, slug: str, *, if_expired_by: float | None = None) -> bool:
-        """Remove a subscription; with ``if_expired_by``, only if its lease ended by then."""
-        cond = "" if if_expired_by is None else str(int(if_expired_by))
-        removed = self._remove(
-            keys=[keys.websub_subs(slug), keys.WEBSUB_TOPICS, keys.websub_sub(sub_id)],
-            args=[sub_id, slug, cond],
+        host = callback_host(sub.callback)
+        args: list[str | int] = [
+            int(time.time()),
+            -1 if max_per_host is None else max_per_host,
+            -1 if max_total is None else max_total,
+            sub.id,
+            sub.expires,
+            sub.slug,
+            sub.expires + defaults.WEBSUB_EXPIRY_GRACE,
+            req or "",
+        ]
+        for name, value in fields.items():
+            args += [name, value]
+        full = self._subscribe(
+            keys=[
+                keys.websub_sub(sub.id),
+                keys.websub_subs(sub.slug),
+                keys.WEBSUB_TOPICS,
+                keys.websub_host(host),
+                keys.WEBSUB_ALL,
+                keys.websub_intent(sub.id),
+            ],
+            args=args,
         )
+        if full == b"superseded":
+            return SUPERSEDED
+        return _full(full == b"host", full == b"all", host, max_per_host, max_total)
+
+    def room(self, sub_id: str, callback: str, max_per_host: int, max_total: int) -> str | None:
+        """Why a new subscription of ``callback`` would not fit under the caps now (``None``: it
+        fits, or ``sub_id`` is a live subscription being renewed)."""
+        host = callback_host(callback)
+        now = int(time.time())
+        pipe = self.r.pipeline(transaction=False)
+        pipe.zscore(keys.WEBSUB_ALL, sub_id)
+        pipe.zcount(keys.websub_host(host), f"({now}", "+inf")
+        pipe.zcount(keys.WEBSUB_ALL, f"({now}", "+inf")
+        expires, per_host, total = pipe.execute()
+        if expires is not None and expires > now:
+            return None
+        return _full(per_host >= max_per_host, total >= max_total, host, max_per_host, max_total)
+
+    def unsubscribe(
+        self, sub_id: str, slug: str, *, callback: str | None = None, if_expired_by: float | None = None
+    ) -> bool:
+        """Remove a subscription; with ``if_expired_by``, only if its lease ended by then. With
+        its ``callback``, it also leaves its host's count at once (else when its lease ends)."""
+        cond = "" if if_expired_by is None else str(int(if_expired_by))
+        removed = self._remove(keys=self._remove_keys(sub_id, slug, callback), args=[sub_id, slug, cond])
         return bool(removed)
+
+    @staticmethod
+    def _remove_keys(sub_id: str, slug: str, callback: str | None) -> list[str]:
+        out = [keys.websub_subs(slug), keys.WEBSUB_TOPICS, keys.websub_sub(sub_id), keys.WEBSUB_ALL]
+        return out if callback is None else [*out, keys.websub_host(callback_host(callback))]
 
     def get(self, sub_id: str) -> Subscription | None:
         raw = {k.decode(): v.decode() for k, v in self.r.hgetall(keys.websub_sub(sub_id)).items()}
@@ -274,7 +375,7 @@ class WebSubStore:
         n = 0
         for sub_id, slug in ended:
             self._remove(
-                keys=[keys.websub_subs(slug), keys.WEBSUB_TOPICS, keys.websub_sub(sub_id)],
+                keys=self._remove_keys(sub_id, slug, None),
                 args=[sub_id, slug, str(int(now))],
                 client=pipe,
             )
