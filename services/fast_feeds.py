@@ -1,6 +1,6 @@
 """A fast path for plain feed requests, in front of Flask.
 
-``GET``/``HEAD /feeds/<topic>.<rss|atom|json>`` without a query string is most of the traffic
+``GET``/``HEAD /feeds/<topic>.<rss|atom|json|ninjs>`` without a query string is most of the traffic
 (every feed reader polls it), and the answer is a stored document: Flask routing, request parsing
 and an ``HGETALL`` that moves the body and its gzip copy cost more than the answer itself.
 :class:`FastFeeds` is a WSGI middleware that answers those requests before Flask:

@@ -12,6 +12,7 @@ from wirefeed.config import defaults
 from wirefeed.config.settings import Settings
 from wirefeed.errors import BadFeedRequest, UnknownFeed
 from wirefeed.feeds.render.formats import FORMATS
+from wirefeed.feeds.render.publish import CURSOR_FORMATS
 from wirefeed.feeds.store.select import Filters
 
 ALLOWED_PARAMS = frozenset({"limit", "q", "exclude", "kind", "format", "since"})
@@ -21,6 +22,7 @@ MEDIA_TO_FORMAT = {
     "application/atom+xml": "atom",
     "application/rss+xml": "rss",
     "application/feed+json": "json",
+    "application/ninjs+json": "ninjs",
     "application/json": "json",
     "application/xml": "atom",
     "text/xml": "atom",
@@ -114,7 +116,7 @@ def _format(fmt: str | None, explicit: str | None, accept: MIMEAccept) -> str:
     if explicit is not None and explicit not in FORMATS:
         raise BadFeedRequest("format must be one of: " + ", ".join(FORMATS))
     if fmt is not None and fmt not in FORMATS:
-        raise UnknownFeed(f"unknown feed format {fmt!r}: use rss, atom or json")
+        raise UnknownFeed(f"unknown feed format {fmt!r}: use {', '.join(FORMATS)}")
     if fmt is not None and explicit is not None and explicit != fmt:
         raise BadFeedRequest(f"format={explicit} contradicts the .{fmt} extension")
     return fmt or negotiate(accept, explicit)
@@ -150,8 +152,8 @@ def _since(args: MultiDict[str, str], fmt: str, slugs: tuple[str, ...], filters:
     if "since" not in args:
         return None
     since = whole_number(args["since"])
-    if fmt != "json" or len(slugs) != 1:
-        raise BadFeedRequest("since works on one topic's JSON feed: /feeds/<topic>.json?since=N")
+    if fmt not in CURSOR_FORMATS or len(slugs) != 1:
+        raise BadFeedRequest("since works on one topic's JSON or ninjs feed: /feeds/<topic>.json?since=N")
     if since is None:
         raise BadFeedRequest("since must be a cursor: a whole number from a previous response")
     if filters.active:

@@ -1,6 +1,6 @@
 """``/feeds/...``: serve feed documents, with conditional GET, gzip and WebSub links.
 
-- ``/feeds/<topic>.<rss|atom|json>``: a topic's current feed, rendered by the workers whenever
+- ``/feeds/<topic>.<rss|atom|json|ninjs>``: a topic's current feed, rendered by the workers whenever
   the topic changes; a request reads the document and the topic's change stamp in one round
   trip. A document older than its topic (a worker died between storing and rendering) is
   rendered once and stored again.
@@ -190,13 +190,13 @@ def _variant_doc(st: AppState, req: FeedRequest) -> tuple[FeedDoc, str]:
     slug = req.slugs[0]
     if req.since is not None:
         lp = log_page(st.store, slug, req.since, req.limit)
-        base = feed_url(st.settings.base_url, slug, "json")
-        extra = json_cursor(st.settings, slug, lp.last)
+        base = feed_url(st.settings.base_url, slug, req.fmt)
+        extra = json_cursor(st.settings, slug, lp.last, req.fmt)
         extra["_wirefeed"]["full_page"] = lp.full
         if lp.full:
             extra["next_url"] = f"{base}?since={lp.last}&limit={req.limit}"
         info = feed_info(st.settings, st.taxonomy, slug, changed, self_url=_public_url(), json_extra=extra)
-        doc = make_doc(render("json", info, lp.stories), changed)
+        doc = make_doc(render(req.fmt, info, lp.stories), changed)
         # A full page is final: cache it whatever the topic does next.
         cached = FeedDoc(doc.body, doc.etag, doc.modified, FINAL if lp.full else changed, doc.gz)
         st.store.put_variant(digest, cached, st.settings.variant_ttl)

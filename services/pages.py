@@ -15,13 +15,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, abort, jsonify, render_template
+from flask import Blueprint, Response, abort, jsonify, make_response, render_template
 
 from wirefeed.config import defaults
 from wirefeed.feeds.render.formats import FORMATS, OPML_MEDIA_TYPE, body_html, feed_url, render_opml
 from wirefeed.feeds.render.publish import topic_title
 from wirefeed.feeds.store import keys
 from wirefeed.feeds.websub.store import hub_url
+from wirefeed.services.ninjs_bp import find_story, story_response, wants_ninjs
 from wirefeed.services.state import AppState, state
 
 bp = Blueprint("pages", __name__)
@@ -42,6 +43,7 @@ def _topic_rows(st: AppState) -> list[dict[str, Any]]:
                 "count": counts[slug],
                 "html_url": f"{st.settings.base_url}/topics/{slug}",
                 "feeds": {fmt: feed_url(st.settings.base_url, slug, fmt) for fmt in FORMATS},
+                "mediatopic": _mediatopic(st, slug),
             }
         )
     return rows
@@ -83,19 +85,25 @@ def topic_page(slug: str) -> str:
 
 
 @bp.get("/stories/<story_id>")
-def story_page(story_id: str) -> str:
+def story_page(story_id: str) -> Response:
     st = state()
-    story = st.store.get(story_id) if story_id.isalnum() and len(story_id) <= 64 else None
+    story = find_story(story_id)
     if story is None:
         abort(404)
-    return render_template(
-        "story.html",
-        title=st.settings.feed_title,
-        story=story,
-        body=body_html(story),
-        revisions=st.store.revisions(story.id) if story.version > 1 else [],
-        topic_titles=_titles(st),
+    if wants_ninjs():
+        return story_response(story, negotiated=True)
+    page = make_response(
+        render_template(
+            "story.html",
+            title=st.settings.feed_title,
+            story=story,
+            body=body_html(story),
+            revisions=st.store.revisions(story.id) if story.version > 1 else [],
+            topic_titles=_titles(st),
+        )
     )
+    page.headers["Vary"] = "Accept"  # the same URL answers ninjs to Accept: application/ninjs+json
+    return page
 
 
 @bp.get("/topics")
@@ -109,6 +117,12 @@ def opml() -> Response:
     topics = [(t.slug, t.title, t.description) for t in st.taxonomy.topics.values()]
     body = render_opml(st.settings.base_url, st.settings.feed_title, topics)
     return Response(body, 200, content_type=OPML_MEDIA_TYPE)
+
+
+def _mediatopic(st: AppState, slug: str) -> dict[str, str] | None:
+    """A topic's IPTC Media Topic for ``/topics`` (``None`` for ``all`` or a topic without one)."""
+    mt = st.taxonomy.topics[slug].mediatopic if slug in st.taxonomy.topics else None
+    return {"code": mt.code, "uri": mt.uri, "name": mt.name} if mt else None
 
 
 def _titles(st: AppState) -> dict[str, str]:

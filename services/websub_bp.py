@@ -3,7 +3,7 @@
 ``POST /websub`` with a form (``application/x-www-form-urlencoded``):
 
 - ``hub.mode``: ``subscribe`` or ``unsubscribe``;
-- ``hub.topic``: a feed of this service, ``<base>/feeds/<topic>.<rss|atom|json>``;
+- ``hub.topic``: a feed of this service, ``<base>/feeds/<topic>.<rss|atom|json|ninjs>``;
 - ``hub.callback``: an http(s) URL whose host resolves to public addresses only (unless allowed
   by ``WIREFEED_WEBSUB_ALLOW`` / ``WIREFEED_WEBSUB_ALLOW_PRIVATE``; checked by the worker);
 - ``hub.lease_seconds`` (optional): granted within the configured bounds;
@@ -54,7 +54,7 @@ def about() -> Response:
         "This is a WebSub hub (https://www.w3.org/TR/websub/) for the feeds of this service.\n"
         "POST hub.mode=subscribe|unsubscribe, hub.topic, hub.callback "
         "[, hub.lease_seconds, hub.secret] as a form.\n"
-        f"Topics: {base}/feeds/<topic>.<rss|atom|json>; topics are listed at {base}/topics\n",
+        f"Topics: {base}/feeds/<topic>.<rss|atom|json|ninjs>; topics are listed at {base}/topics\n",
         200,
         mimetype="text/plain",
     )
@@ -98,7 +98,8 @@ def hub() -> Response:
     if parsed is None or not st.is_feed(parsed[0]) or parsed[1] not in FORMATS:
         return _bad(
             f"hub.topic {topic!r} is not a feed of this hub: "
-            f"use {settings.base_url}/feeds/<topic>.<rss|atom|json> (topics: {settings.base_url}/topics)"
+            f"use {settings.base_url}/feeds/<topic>.<rss|atom|json|ninjs> "
+            f"(topics: {settings.base_url}/topics)"
         )
     slug, fmt = parsed
 

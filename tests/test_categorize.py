@@ -257,7 +257,7 @@ def test_implied_parent_is_present(categorizer: Categorizer, taxonomy: Taxonomy)
 
 
 def test_no_match_falls_back_to_default(categorizer: Categorizer, rules: RuleCategorizer) -> None:
-    fallback = [TopicTag("world", 0.0, DEFAULT_REASON)]
+    fallback = [TopicTag("world", 0.0, DEFAULT_REASON, "default")]
     assert rules.categorize(TaggingInput("A quiet afternoon")) == fallback
     assert rules.categorize(TaggingInput("")) == fallback
     assert categorizer.categorize(TaggingInput("")) == fallback  # the classifier has no word to read

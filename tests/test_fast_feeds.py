@@ -27,7 +27,7 @@ from wirefeed.redis_server import EmbeddedRedis, free_port
 from wirefeed.services.app import create_app
 from wirefeed.services.fast_feeds import FastFeeds
 
-FORMATS = ("rss", "atom", "json")
+FORMATS = ("rss", "atom", "json", "ninjs")
 TOPICS = ("all", "cybercrime", "sports")
 
 

@@ -18,6 +18,7 @@ import feedparser  # noqa: E402
 import pytest  # noqa: E402
 from lxml import etree  # noqa: E402
 
+from wirefeed.feeds.categorize.taxonomy import MediaTopic  # noqa: E402
 from wirefeed.feeds.render.formats import (  # noqa: E402
     FORMATS,
     MEDIA_TYPES,
@@ -39,6 +40,12 @@ BASE = "http://127.0.0.1:8080"
 AUTHORITY = "wirefeed.example.org,2026"
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 TOPIC_TITLES = {"sports": "Sports", "world": "World News", "tech": "Technology"}
+MEDIATOPICS = {  # "world" and "sports" share a concept here, to show it is listed once
+    "sports": MediaTopic("15000000", "sport"),
+    "world": MediaTopic("15000000", "sport"),
+    "tech": MediaTopic("13000000", "science and technology"),
+}
+IPTC = "http://cv.iptc.org/newscodes/mediatopic/"
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
 CONTENT_NS = "http://purl.org/rss/1.0/modules/content/"
@@ -125,6 +132,7 @@ def _info(slug: str = "sports", updated: datetime = T0 + timedelta(minutes=10)) 
         tag_authority=AUTHORITY,
         updated=updated,
         topic_titles=TOPIC_TITLES,
+        mediatopics=MEDIATOPICS,
     )
 
 
@@ -147,7 +155,7 @@ def test_urls_and_ids() -> None:
     assert story_url(BASE, "abc") == f"{BASE}/stories/abc"
     assert story_guid(AUTHORITY, "abc") == f"tag:{AUTHORITY}:story:abc"
     assert feed_url(BASE, "sports", "atom") == f"{BASE}/feeds/sports.atom"
-    assert set(MEDIA_TYPES) == set(FORMATS) == {"rss", "atom", "json"}
+    assert set(MEDIA_TYPES) == set(FORMATS) == {"rss", "atom", "json", "ninjs"}
 
 
 def test_body_html_article() -> None:
@@ -207,8 +215,11 @@ def test_feedparser_reads_feed(fmt: str, docs: dict[str, bytes]) -> None:
     assert headline.content[0].value == "<p>Markets close higher</p>"
 
     labels = [t.get("label") or t.term for t in article.tags]
-    assert labels == ["Sports", "World News"]
-    assert [t.get("label") or t.term for t in nasty.tags] == ["Technology"]
+    iptc = "sport" if fmt == "atom" else "15000000"  # RSS has no label: the code is the text
+    assert labels == ["Sports", "World News", iptc]
+    assert [t.scheme for t in article.tags] == [f"{BASE}/topics/", f"{BASE}/topics/", IPTC]
+    tech = "science and technology" if fmt == "atom" else "13000000"
+    assert [t.get("label") or t.term for t in nasty.tags] == ["Technology", tech]
     assert article.published_parsed[:6] == (2026, 3, 1, 12, 0, 0)
 
 
@@ -259,7 +270,7 @@ def test_non_utc_times_are_normalised(fmt: str) -> None:
 @pytest.mark.parametrize("fmt", FORMATS)
 def test_empty_feed(fmt: str) -> None:
     doc = render(fmt, _info("all", updated=datetime(2026, 1, 1, tzinfo=UTC)), [])
-    if fmt == "json":
+    if fmt in ("json", "ninjs"):
         feed = json.loads(doc)
         assert feed["items"] == [] and feed["home_page_url"] == f"{BASE}/"
         return
@@ -307,7 +318,9 @@ def test_rss_structure(docs: dict[str, bytes]) -> None:
     assert article.findtext("pubDate") == "Sun, 01 Mar 2026 12:00:00 +0000"
     assert article.findtext("dc:creator", namespaces=NS) == "B.Shevchenko"
     assert headline.find("dc:creator", NS) is None
-    assert [c.text for c in article.findall("category")] == ["Sports", "World News"]
+    cats = [(c.text, c.get("domain")) for c in article.findall("category")]
+    topics = f"{BASE}/topics/"
+    assert cats == [("Sports", topics), ("World News", topics), ("15000000", IPTC)]
     assert article.findtext("description") == ARTICLE.summary
     assert headline.findtext("description") == HEADLINE.title
     # The description is HTML: the plain-text summary is escaped before it goes in.
@@ -343,7 +356,9 @@ def test_atom_structure(docs: dict[str, bytes]) -> None:
     assert article.findtext("atom:author/atom:name", namespaces=NS) == "B.Shevchenko"
     assert entries[2].find("atom:author", NS) is None
     cats = [(c.get("term"), c.get("label")) for c in article.findall("atom:category", NS)]
-    assert cats == [("sports", "Sports"), ("world", "World News")]
+    assert cats == [("sports", "Sports"), ("world", "World News"), ("15000000", "sport")]
+    schemes = [c.get("scheme") for c in article.findall("atom:category", NS)]
+    assert schemes == [f"{BASE}/topics/", f"{BASE}/topics/", IPTC]
 
 
 # -- JSON Feed -----------------------------------------------------------------------------
@@ -373,8 +388,22 @@ def test_json_feed(docs: dict[str, bytes]) -> None:
         "kind": "article",
         "agency": "BTB",
         "topics": [
-            {"slug": "sports", "score": 0.9123, "reason": "keyword: derby"},
-            {"slug": "world", "score": 0.4, "reason": "place: Kyiv"},
+            {
+                "slug": "sports",
+                "score": 0.9123,
+                "reason": "keyword: derby",
+                "uri": f"{IPTC}15000000",
+                "name": "sport",
+                "confidence": 91,
+            },
+            {
+                "slug": "world",
+                "score": 0.4,
+                "reason": "place: Kyiv",
+                "uri": f"{IPTC}15000000",
+                "name": "sport",
+                "confidence": 40,
+            },
         ],
     }
     assert "authors" not in headline

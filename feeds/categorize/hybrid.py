@@ -16,7 +16,7 @@ from wirefeed.feeds.categorize.classifier import TopicClassifier, model_text
 from wirefeed.feeds.categorize.protocol import DEFAULT_REASON, TaggingInput
 from wirefeed.feeds.categorize.rules import Evidence, RuleCategorizer
 from wirefeed.feeds.categorize.taxonomy import Taxonomy
-from wirefeed.feeds.stories.model import TopicTag
+from wirefeed.feeds.stories.model import TagSource, TopicTag
 
 
 class HybridCategorizer:
@@ -97,11 +97,11 @@ class HybridCategorizer:
             j = self._known[c]
             result[j] = (probs[c], f"classifier: {self._slugs[j]} {probs[c]:.2f} (best guess)")
         if not result:
-            return [TopicTag(self.rules.taxonomy.default, 0.0, DEFAULT_REASON)]
+            return [TopicTag(self.rules.taxonomy.default, 0.0, DEFAULT_REASON, "default")]
         self._imply_all(ev, probs if has_text else None, result)
         depth, slugs = self._depth, self._slugs
         ranked = sorted(result.items(), key=lambda kv: (-round(kv[1][0], 3), depth[kv[0]], kv[0]))
-        return [TopicTag(slugs[j], round(s, 3), why) for j, (s, why) in ranked]
+        return [TopicTag(slugs[j], round(s, 3), why, _decided_by(why)) for j, (s, why) in ranked]
 
     def _top_level(
         self, ev: Evidence, probs: list[float], strength: list[float]
@@ -172,3 +172,13 @@ class HybridCategorizer:
 def _rule_confidence(score: float, threshold: float) -> float:
     """A rule score on the classifier's 0..1 scale: 0.5 at the threshold, 0.75 at twice it..."""
     return 1.0 - 0.5 ** (score / threshold)
+
+
+def _decided_by(reason: str) -> TagSource:
+    """The layer that gave a topic: every tag the classifier decides (confident, or the best
+    guess) has a reason starting ``classifier:``; rule matches and what they imply do not."""
+    return "classifier" if reason.startswith(CLASSIFIER_REASON) else "rules"
+
+
+CLASSIFIER_REASON = "classifier:"
+"""How the reason of a topic the classifier decided begins."""

@@ -103,7 +103,7 @@ class RuleCategorizer:
         scores, vetoed = ev.scores, ev.vetoed
         given = [j for j, s in scores.items() if s >= self._thresholds[j] and j not in vetoed]
         if not given:
-            return [TopicTag(self._default, 0.0, DEFAULT_REASON)]
+            return [TopicTag(self._default, 0.0, DEFAULT_REASON, "default")]
 
         # topic -> (score, given by its own rules?, reason); implications fill in the rest
         result: dict[int, tuple[float, bool, str]] = {}
@@ -113,7 +113,11 @@ class RuleCategorizer:
             self._imply(j, scores[j], result, vetoed)
         depth = self._depth
         ranked = sorted(result.items(), key=lambda kv: (-kv[1][0], not kv[1][1], -depth[kv[0]], kv[0]))
-        return [TopicTag(self._slugs[j], round(s, 3), why) for j, (s, _, why) in ranked]
+        thresholds = self._thresholds
+        return [
+            TopicTag(self._slugs[j], round(s, 3), why, "rules", round(rule_confidence(s, thresholds[j]), 3))
+            for j, (s, _, why) in ranked
+        ]
 
     def categorize_many(self, items: Sequence[TaggingInput]) -> list[list[TopicTag]]:
         """Topics of each story, in input order."""
@@ -240,6 +244,11 @@ class RuleCategorizer:
                 parts.append("body matches " + _listing(terms))
         text = "; ".join(parts) or "rules match"
         return f"{text} (score {ev.scores.get(j, 0.0):.1f})" if with_score else text
+
+
+def rule_confidence(score: float, threshold: float) -> float:
+    """A rule score on a 0..1 scale: 0.5 at the threshold, 0.75 at twice it..."""
+    return 1.0 - 0.5 ** (score / threshold) if score > 0 else 0.0
 
 
 def _listing(terms: list[str]) -> str:

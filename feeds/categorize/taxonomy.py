@@ -26,10 +26,25 @@ RESERVED_SLUGS = frozenset({"all"})
 """Slugs a taxonomy may not define: ``all`` is the feed of every story."""
 
 _SLUG_RE = re.compile(r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?")
-_TOP_KEYS = frozenset({"version", "default_topic", "topics", "classifier"})
+_TOP_KEYS = frozenset({"version", "default_topic", "topics", "classifier", "mediatopics"})
+_MEDIATOPIC_RE = re.compile(r"[0-9]{8}")
+
+MEDIATOPIC_SCHEME = "http://cv.iptc.org/newscodes/mediatopic/"
+"""Scheme (URI prefix) of IPTC Media Topic codes: ``<scheme><code>`` is the concept's URI."""
 _CLASSIFIER_KEYS = frozenset({"model", "head", "enabled"})
 _TOPIC_KEYS = frozenset(
-    {"title", "description", "parent", "threshold", "implies", "exclude", "keywords", "entities", "patterns"}
+    {
+        "title",
+        "description",
+        "parent",
+        "threshold",
+        "implies",
+        "exclude",
+        "keywords",
+        "entities",
+        "patterns",
+        "mediatopic",
+    }
 )
 
 
@@ -54,6 +69,20 @@ class Topic:
     implied: tuple[str, ...] = ()
     """Every topic a match of this one also gives: ancestors, ``implies`` and, transitively, what
     those give in turn (taxonomy order, this topic excluded)."""
+    mediatopic: MediaTopic | None = None
+    """The IPTC Media Topic the topic corresponds to, if the taxonomy names one."""
+
+
+@dataclass(frozen=True, slots=True)
+class MediaTopic:
+    """An IPTC Media Topic concept: its 8-digit code and English name."""
+
+    code: str
+    name: str
+
+    @property
+    def uri(self) -> str:
+        return MEDIATOPIC_SCHEME + self.code
 
 
 @dataclass(frozen=True)
@@ -118,9 +147,10 @@ class Taxonomy:
         if not isinstance(raw_topics, Mapping) or not raw_topics:
             raise ConfigError(f"{source}: no topics defined (expected [topics.<slug>] tables)")
 
+        names = _mediatopic_names(source, data.get("mediatopics", {}))
         topics: dict[str, Topic] = {}
         for slug, raw in raw_topics.items():
-            topics[slug] = _parse_topic(source, slug, raw)
+            topics[slug] = _parse_topic(source, slug, raw, names)
         topics = _link(source, topics)
 
         default = data.get("default_topic")
@@ -186,6 +216,33 @@ def _classifier(source: str, raw: Any, base: Path) -> ClassifierSettings | None:
     return ClassifierSettings(model=paths["model"], head=paths["head"])
 
 
+def _mediatopic_names(source: str, raw: Any) -> dict[str, str]:
+    """The ``[mediatopics]`` table: IPTC Media Topic code -> name."""
+    if not isinstance(raw, Mapping):
+        raise ConfigError(f'{source}: [mediatopics] must be a table of "<8-digit code>" = "<name>"')
+    for code, name in raw.items():
+        if not _MEDIATOPIC_RE.fullmatch(code) or not isinstance(name, str) or not name.strip():
+            raise ConfigError(f'{source}: [mediatopics]: {code!r} = {name!r} is not "<8 digits>" = "<name>"')
+    return {code: name.strip() for code, name in raw.items()}
+
+
+def _mediatopic(
+    source: str, slug: str, raw: Mapping[str, Any], names: Mapping[str, str]
+) -> MediaTopic | None:
+    code = raw.get("mediatopic")
+    if code is None:
+        return None
+    if not isinstance(code, str) or not _MEDIATOPIC_RE.fullmatch(code):
+        raise ConfigError(
+            f"{where(source, slug)}: mediatopic {code!r} must be an 8-digit IPTC Media Topic code"
+        )
+    if code not in names:
+        raise ConfigError(
+            f"{where(source, slug)}: mediatopic {code!r} has no name in the [mediatopics] table"
+        )
+    return MediaTopic(code, names[code])
+
+
 def _str(source: str, slug: str, raw: Mapping[str, Any], key: str, *, required: bool) -> str:
     value = raw.get(key)
     if value is None:
@@ -204,7 +261,7 @@ def _slug_list(source: str, slug: str, raw: Mapping[str, Any], key: str) -> tupl
     return tuple(value)
 
 
-def _parse_topic(source: str, slug: Any, raw: Any) -> Topic:
+def _parse_topic(source: str, slug: Any, raw: Any, names: Mapping[str, str]) -> Topic:
     if not isinstance(slug, str) or not _SLUG_RE.fullmatch(slug):
         raise ConfigError(f"{source}: topic slug {slug!r} must be lowercase letters, digits and '-'")
     if slug in RESERVED_SLUGS:
@@ -246,6 +303,7 @@ def _parse_topic(source: str, slug: Any, raw: Any) -> Topic:
         rules=tuple(rules),
         exclude=exclude,
         implies=_slug_list(source, slug, raw, "implies"),
+        mediatopic=_mediatopic(source, slug, raw, names),
     )
 
 

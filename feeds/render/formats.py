@@ -27,7 +27,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from html import escape
 from typing import Any
@@ -39,8 +39,9 @@ from feedgen.feed import FeedGenerator
 from lxml import etree
 
 from wirefeed.feeds.render.html import body_html, summary_text, xml_text
+from wirefeed.feeds.render.subjects import MEDIATOPIC_SCHEME, MediaTopic, confidence, mediatopic_categories
 from wirefeed.feeds.store.keys import ALL_TOPIC
-from wirefeed.feeds.stories.model import Story
+from wirefeed.feeds.stories.model import Story, TopicTag
 
 __all__ = [
     "FORMATS",
@@ -58,13 +59,14 @@ __all__ = [
     "story_url",
 ]
 
-FORMATS = ("rss", "atom", "json")
-"""Feed formats served, by file extension."""
+FORMATS = ("rss", "atom", "json", "ninjs")
+"""Feed formats served, by file extension (ninjs: :mod:`wirefeed.feeds.render.ninjs`)."""
 
 MEDIA_TYPES = {
     "rss": "application/rss+xml; charset=utf-8",
     "atom": "application/atom+xml; charset=utf-8",
     "json": "application/feed+json; charset=utf-8",
+    "ninjs": "application/ninjs+json; charset=utf-8",
 }
 """``Content-Type`` of each format."""
 
@@ -111,7 +113,9 @@ class FeedInfo:
     archive: bool = False
     """An RFC 5005 archive document (``fh:archive``)."""
     json_extra: Mapping[str, Any] | None = None
-    """Top-level JSON Feed members to add (``next_url``, the ``_wirefeed`` extension)."""
+    """Top-level JSON Feed (and ninjs feed) members to add (``next_url``, ``_wirefeed``)."""
+    mediatopics: Mapping[str, MediaTopic] = field(default_factory=dict)
+    """Topic slug -> its IPTC Media Topic, for the categories in that scheme."""
 
 
 # -- URLs and ids ------------------------------------------------------------------------
@@ -167,6 +171,10 @@ def render(fmt: str, info: FeedInfo, stories: Sequence[Story]) -> bytes:
 
     Raises ``ValueError`` for an unknown format.
     """
+    if fmt == "ninjs":  # ninjs builds on this module's URLs and ids, so it is imported late
+        from wirefeed.feeds.render.ninjs import render_ninjs
+
+        return render_ninjs(info, stories)
     try:
         renderer = _RENDERERS[fmt]
     except KeyError:
@@ -230,8 +238,10 @@ class _HistoryExtension(BaseExtension):
         return feed
 
 
-def _entry(fg: FeedGenerator, info: FeedInfo, story: Story) -> FeedEntry:
-    """Add ``story`` to ``fg`` (at the end) with the fields RSS and Atom share."""
+def _entry(fg: FeedGenerator, info: FeedInfo, story: Story, *, labels: bool) -> FeedEntry:
+    """Add ``story`` to ``fg`` (at the end) with the fields RSS and Atom share; IPTC Media Topic
+    categories carry their name as ``label`` (Atom) or only their code (RSS, where a label
+    would replace the code as the element's text)."""
     fe = fg.add_entry(order="append")
     fe.id(story_guid(info.tag_authority, story.id))  # RSS guid isPermaLink="false"
     fe.title(_title(story.title))
@@ -246,6 +256,10 @@ def _entry(fg: FeedGenerator, info: FeedInfo, story: Story) -> FeedEntry:
                 {"term": xml_text(t.slug), "label": xml_text(titles.get(t.slug, t.slug)), "scheme": scheme}
                 for t in story.topics
             ]
+            + [
+                {"term": mt.code, "scheme": MEDIATOPIC_SCHEME, **({"label": mt.name} if labels else {})}
+                for mt in mediatopic_categories(story.topics, info.mediatopics)
+            ]
         )
     return fe
 
@@ -255,7 +269,7 @@ def render_rss(info: FeedInfo, stories: Sequence[Story]) -> bytes:
     fg = _generator(info, "rss", "application/rss+xml")
     fg.register_extension("dc", DcExtension, DcEntryExtension, atom=False, rss=True)
     for story in stories:
-        fe = _entry(fg, info, story)
+        fe = _entry(fg, info, story, labels=False)
         # RSS descriptions are HTML by convention: escape the plain-text summary.
         fe.description(escape(summary_text(story), quote=False))
         fe.content(body_html(story))  # -> content:encoded (description is already set)
@@ -271,7 +285,7 @@ def render_atom(info: FeedInfo, stories: Sequence[Story]) -> bytes:
     # A feed-level author makes entries without a byline valid.
     fg.author(name=_title(info.title or GENERATOR))
     for story in stories:
-        fe = _entry(fg, info, story)
+        fe = _entry(fg, info, story, labels=True)
         fe.summary(summary_text(story), type="text")
         fe.content(body_html(story), type="html")
         if story.author:
@@ -298,12 +312,19 @@ def _json_item(info: FeedInfo, story: Story) -> dict[str, Any]:
     item["_wirefeed"] = {
         "kind": story.kind,
         "agency": xml_text(story.agency) if story.agency else None,
-        "topics": [
-            {"slug": xml_text(t.slug), "score": round(t.score, 4), "reason": xml_text(t.reason)}
-            for t in story.topics
-        ],
+        "topics": [_json_topic(info, t) for t in story.topics],
     }
     return item
+
+
+def _json_topic(info: FeedInfo, t: TopicTag) -> dict[str, Any]:
+    """A topic in the ``_wirefeed`` extension; with its IPTC Media Topic ``uri`` and ``name``."""
+    out: dict[str, Any] = {"slug": xml_text(t.slug), "score": round(t.score, 4), "reason": xml_text(t.reason)}
+    mt = info.mediatopics.get(t.slug)
+    if mt is not None:
+        out["uri"], out["name"] = mt.uri, mt.name
+    out["confidence"] = confidence(t)
+    return out
 
 
 def render_json(info: FeedInfo, stories: Sequence[Story]) -> bytes:

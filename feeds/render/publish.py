@@ -57,6 +57,7 @@ def feed_info(settings: Settings, taxonomy: Taxonomy, slug: str, changed_us: int
         tag_authority=settings.tag_authority,
         updated=from_micros(changed_us) if changed_us else EMPTY_FEED_TIME,
         topic_titles={t.slug: t.title for t in taxonomy.topics.values()},
+        mediatopics={t.slug: t.mediatopic for t in taxonomy.topics.values() if t.mediatopic},
         hub_url=hub_url(settings),
         **extra,
     )
@@ -78,12 +79,16 @@ def current_links(settings: Settings, slug: str, fmt: str, log_length: int) -> t
     return (("prev-archive", archive_url(settings, slug, full_pages, fmt)),) if full_pages else ()
 
 
-def json_cursor(settings: Settings, slug: str, log_length: int) -> dict[str, Any]:
-    """The ``_wirefeed`` member of a JSON feed: the cursor a poller passes as ``?since=``."""
+CURSOR_FORMATS = ("json", "ninjs")
+"""Formats whose feeds carry the ``since`` cursor (and serve ``?since=`` pages)."""
+
+
+def json_cursor(settings: Settings, slug: str, log_length: int, fmt: str = "json") -> dict[str, Any]:
+    """The ``_wirefeed`` member of a JSON or ninjs feed: the cursor a poller passes as ``?since=``."""
     return {
         "_wirefeed": {
             "cursor": log_length,
-            "since_url": f"{feed_url(settings.base_url, slug, 'json')}?since={log_length}",
+            "since_url": f"{feed_url(settings.base_url, slug, fmt)}?since={log_length}",
         }
     }
 
@@ -104,7 +109,7 @@ def render_current(
         slug,
         changed_us,
         links=current_links(settings, slug, fmt, log_length),
-        json_extra=json_cursor(settings, slug, log_length) if fmt == "json" else None,
+        json_extra=json_cursor(settings, slug, log_length, fmt) if fmt in CURSOR_FORMATS else None,
     )
     return make_doc(render(fmt, info, stories), changed_us)
 

@@ -48,6 +48,11 @@ class ParsedStory:
         return [b.text for b in self.blocks if b.kind == "h"]
 
 
+TagSource = Literal["rules", "classifier", "default", ""]
+"""Which layer decided a topic: the editors' rules, the learned classifier, the fallback
+topic; ``""`` for a tag stored before this was recorded."""
+
+
 @dataclass(frozen=True, slots=True)
 class TopicTag:
     """A topic given to a story, with its score and the reason it was given."""
@@ -55,6 +60,21 @@ class TopicTag:
     slug: str
     score: float
     reason: str
+    by: TagSource = ""
+    """The layer that decided the topic."""
+    confidence: float | None = None
+    """How sure the categorizer is, 0..1; ``None`` when the score already is that (the hybrid
+    categorizer's scores are probabilities; the rules' own scores are not)."""
+
+    def to_list(self) -> list[Any]:
+        """Compact JSON form: ``[slug, score, reason]``, then ``by`` and ``confidence`` if set
+        (``TopicTag(*form)`` reads it back, a tag stored before ``by`` existed too)."""
+        out: list[Any] = [self.slug, round(self.score, 4), self.reason]
+        if self.by:
+            out.append(self.by)
+            if self.confidence is not None:
+                out.append(round(self.confidence, 4))
+        return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,7 +115,7 @@ class Story:
             "published": _ts(self.published),
             "updated": _ts(self.updated),
             "source": self.source,
-            "topics": [[t.slug, round(t.score, 4), t.reason] for t in self.topics],
+            "topics": [t.to_list() for t in self.topics],
             "hash": self.content_hash,
             "v": self.version,
             "seen": list(self.seen_hashes),
@@ -114,7 +134,7 @@ class Story:
             _dt(d["published"]),
             _dt(d["updated"]),
             d["source"],
-            tuple([TopicTag(s, sc, r) for s, sc, r in d["topics"]]),
+            tuple([TopicTag(*t) for t in d["topics"]]),
             d.get("hash", ""),
             d.get("v", 1),
             tuple(d.get("seen", ())),
