@@ -15,9 +15,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, abort, jsonify, render_template
+from flask import Blueprint, Response, abort, jsonify, redirect, render_template, url_for
 
 from wirefeed.config import defaults
+from wirefeed.feeds.identity import editing
 from wirefeed.feeds.render.formats import FORMATS, OPML_MEDIA_TYPE, body_html, feed_url, render_opml
 from wirefeed.feeds.render.publish import topic_title
 from wirefeed.feeds.store import keys
@@ -25,6 +26,7 @@ from wirefeed.feeds.websub.store import hub_url
 from wirefeed.services.state import AppState, state
 
 bp = Blueprint("pages", __name__)
+
 
 def _topic_rows(st: AppState) -> list[dict[str, Any]]:
     slugs = [keys.ALL_TOPIC, *st.taxonomy.topics]
@@ -83,10 +85,17 @@ def topic_page(slug: str) -> str:
 
 
 @bp.get("/stories/<story_id>")
-def story_page(story_id: str) -> str:
+def story_page(story_id: str) -> str | Response:
     st = state()
     story = st.store.get(story_id) if story_id.isalnum() and len(story_id) <= 64 else None
     if story is None:
+        merged_into = (
+            st.store.resolve_aliases([story_id])[0]
+            if story_id.isalnum() and len(story_id) <= 64
+            else story_id
+        )
+        if merged_into != story_id and st.store.get(merged_into) is not None:  # merged by an editor
+            return redirect(url_for("pages.story_page", story_id=merged_into), 301)
         abort(404)
     return render_template(
         "story.html",
@@ -94,6 +103,7 @@ def story_page(story_id: str) -> str:
         story=story,
         body=body_html(story),
         revisions=st.store.revisions(story.id) if story.version > 1 else [],
+        edits=editing.history(st.redis, story.id),
         topic_titles=_titles(st),
     )
 
