@@ -161,6 +161,18 @@ NEAR_MINHASH_CHUNK = 2048
 NEAR_TITLE_CACHE = 4096
 """Titles whose words, LSH buckets and keys a worker keeps (3 KB each; should exceed a batch's titles)."""
 
+NEAR_WINDOW_HOURS = 48
+"""Hours after a story's last version that a near title may be a version (``WIREFEED_NEAR_WINDOW_HOURS``)."""
+
+NEAR_MAX_FIGURE_CHANGES = 2
+"""Figures (not years) that may differ between two titles of one story: a corrected count passes."""
+
+NEAR_ACTION_OVERLAP = 0.5
+"""Least Jaccard similarity of what two titles say happened (not names) when each has a word of its own."""
+
+NEAR_PRUNE_STEP = 256
+"""Least near-index entries past the window dropped with each saved batch (at least twice its new entries)."""
+
 # -- categorizer ---------------------------------------------------------------------------
 
 TAXONOMY_DEFAULT_THRESHOLD = 2.0

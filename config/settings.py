@@ -45,6 +45,7 @@ class Settings:
     categorizer_workers: int = defaults.CATEGORIZER_WORKERS
     web_threads: int = defaults.WEB_THREADS
     summary_chars: int = defaults.SUMMARY_CHARS
+    near_window_hours: int = defaults.NEAR_WINDOW_HOURS
     categorizer: str | None = defaults.CATEGORIZER
     ingest_rate: int = defaults.INGEST_RATE
     ingest_rate_window: int = defaults.INGEST_RATE_WINDOW
@@ -74,6 +75,8 @@ class Settings:
             raise ConfigError("feed_limit must be between 1 and feed_max_limit")
         if self.batch_size < 1 or self.max_dump_bytes < 1:
             raise ConfigError("batch_size and max_dump_bytes must be positive")
+        if self.near_window_hours < 0:
+            raise ConfigError("WIREFEED_NEAR_WINDOW_HOURS must not be negative")
         if self.express_max_stories < 0:
             raise ConfigError("express_max_stories must not be negative")
         if not 1 <= self.websub_lease_min <= self.websub_lease_seconds <= self.websub_lease_max:
@@ -120,6 +123,7 @@ class Settings:
             ingest_rate=num("WIREFEED_INGEST_RATE", defaults.INGEST_RATE),
             auth_fail_rate=num("WIREFEED_AUTH_FAIL_RATE", defaults.AUTH_FAIL_RATE),
             proxy_hops=num("WIREFEED_PROXY_HOPS", defaults.PROXY_HOPS),
+            near_window_hours=num("WIREFEED_NEAR_WINDOW_HOURS", defaults.NEAR_WINDOW_HOURS),
             archive_page_size=num("WIREFEED_ARCHIVE_PAGE_SIZE", defaults.ARCHIVE_PAGE_SIZE),
             websub_lease_seconds=num("WIREFEED_WEBSUB_LEASE_SECONDS", defaults.WEBSUB_LEASE_SECONDS),
             websub_lease_min=num("WIREFEED_WEBSUB_LEASE_MIN", defaults.WEBSUB_LEASE_MIN),

@@ -16,7 +16,7 @@ from wirefeed.errors import StoreUnavailable
 from wirefeed.feeds.categorize.taxonomy import Taxonomy
 from wirefeed.feeds.store.connection import connect
 from wirefeed.feeds.store.story_store import StoryStore
-from wirefeed.services import api, feeds_bp, health, ninjs_bp, pages, websub_bp
+from wirefeed.services import api, feeds_bp, health, identity_api, ninjs_bp, pages, websub_bp
 from wirefeed.services.fast_feeds import FastFeeds
 from wirefeed.services.security import HTML_SECURITY_HEADERS, SECURITY_HEADERS
 from wirefeed.services.state import AppState
@@ -31,9 +31,12 @@ def create_app(settings: Settings, client: redis.Redis | None = None) -> Flask:
     app.config["MAX_CONTENT_LENGTH"] = settings.max_dump_bytes
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.extensions["wirefeed"] = AppState(
-        settings, client, StoryStore(client), Taxonomy.load(settings.topics_path)
+        settings,
+        client,
+        StoryStore(client, near_window_hours=settings.near_window_hours),
+        Taxonomy.load(settings.topics_path),
     )
-    for bp in (feeds_bp.bp, ninjs_bp.bp, pages.bp, api.bp, health.bp, websub_bp.bp):
+    for bp in (feeds_bp.bp, ninjs_bp.bp, pages.bp, api.bp, identity_api.bp, health.bp, websub_bp.bp):
         app.register_blueprint(bp)
 
     @app.errorhandler(redis.ConnectionError)

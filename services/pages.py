@@ -15,9 +15,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, abort, jsonify, make_response, render_template
+from flask import Blueprint, Response, abort, jsonify, make_response, redirect, render_template, url_for
 
 from wirefeed.config import defaults
+from wirefeed.feeds.identity import editing
 from wirefeed.feeds.render.formats import FORMATS, OPML_MEDIA_TYPE, body_html, feed_url, render_opml
 from wirefeed.feeds.render.publish import topic_title
 from wirefeed.feeds.store import keys
@@ -26,6 +27,7 @@ from wirefeed.services.ninjs_bp import find_story, story_response, wants_ninjs
 from wirefeed.services.state import AppState, state
 
 bp = Blueprint("pages", __name__)
+
 
 def _topic_rows(st: AppState) -> list[dict[str, Any]]:
     slugs = [keys.ALL_TOPIC, *st.taxonomy.topics]
@@ -89,6 +91,13 @@ def story_page(story_id: str) -> Response:
     st = state()
     story = find_story(story_id)
     if story is None:
+        merged_into = (
+            st.store.resolve_aliases([story_id])[0]
+            if story_id.isalnum() and len(story_id) <= 64
+            else story_id
+        )
+        if merged_into != story_id and st.store.get(merged_into) is not None:  # merged by an editor
+            return redirect(url_for("pages.story_page", story_id=merged_into), 301)
         abort(404)
     if wants_ninjs():
         return story_response(story, negotiated=True)
@@ -99,6 +108,7 @@ def story_page(story_id: str) -> Response:
             story=story,
             body=body_html(story),
             revisions=st.store.revisions(story.id) if story.version > 1 else [],
+            edits=editing.history(st.redis, story.id),
             topic_titles=_titles(st),
         )
     )

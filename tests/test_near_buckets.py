@@ -13,7 +13,7 @@ import zlib
 import pytest
 
 from wirefeed.config.defaults import NEAR_BANDS, NEAR_MIN_WORDS, NEAR_ROWS
-from wirefeed.feeds.identity import near
+from wirefeed.feeds.identity import lsh, near
 from wirefeed.feeds.identity.memo import Memo
 from wirefeed.feeds.identity.versions import near_keys
 
@@ -124,3 +124,11 @@ def test_memo_keeps_at_most_its_size_and_drops_the_oldest() -> None:
         memo.put(key, n)
     assert (memo.get("a"), memo.get("b"), memo.get("c"), len(memo)) == (None, 1, 2, 2)
     Memo[str, int](0).put("a", 1)  # size 0: keeps nothing, fails nothing
+
+
+def test_the_numpy_free_buckets_equal_the_batch_ones() -> None:
+    """What an editor's split or merge (in the web process, without numpy) writes is what the
+    pipeline looks up."""
+    titles = [*GOLDEN, *_titles(300, seed=5)]
+    assert [lsh.title_buckets(t) for t in titles] == [near.buckets(t) for t in titles]
+    assert lsh.near_keys("AFP", titles[:3]) == near_keys("AFP", titles[:3])

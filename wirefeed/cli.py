@@ -7,6 +7,8 @@
     wirefeed classify                  JSON lines in (title, summary, body), topics out
     wirefeed failed                    stories the categorizer failed on, and failed jobs
     wirefeed retry                     put them back through the pipeline
+    wirefeed split STORY_ID            a wrongly merged latest version becomes a story of its own
+    wirefeed merge OLD_ID NEW_ID       a missed resend (NEW_ID) becomes a version of OLD_ID
 
 Exit status: 0 ok, 1 a project error (message on stderr), 2 bad input or usage.
 """
@@ -231,6 +233,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     cl = sub.add_parser("classify", help="tag JSON lines from stdin with topics")
     cl.set_defaults(func=cmd_classify)
+
+    from wirefeed.identity_cmds import register as register_identity
+
+    register_identity(sub)
     return p
 
 

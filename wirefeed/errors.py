@@ -67,3 +67,12 @@ class DeliveryFailed(WirefeedError):
 
 class EmbeddedRedisError(WirefeedError):
     """The embedded Redis server could not be found or started."""
+
+
+class NoSuchStory(WirefeedError):
+    """A story id that is not stored (HTTP 404, exit status 1)."""
+
+
+class EditRefused(WirefeedError):
+    """An editor's split or merge that cannot be done as asked, e.g. a story with no merged-in
+    version, or a story merged into itself (HTTP 409, exit status 1)."""

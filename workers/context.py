@@ -37,7 +37,8 @@ def build(settings: Settings, client: redis.Redis | None = None) -> WorkerContex
             raise ValueError("a worker needs REDIS_URL (wirefeed up sets it for its workers)")
         client = connect(settings.redis_url)
     taxonomy = Taxonomy.load(settings.topics_path)
-    return WorkerContext(settings, client, StoryStore(client), taxonomy, make_categorizer(settings, taxonomy))
+    store = StoryStore(client, near_window_hours=settings.near_window_hours)
+    return WorkerContext(settings, client, store, taxonomy, make_categorizer(settings, taxonomy))
 
 
 def make_categorizer(settings: Settings, taxonomy: Taxonomy) -> Categorizer:

@@ -29,7 +29,8 @@ In pseudocode (each step names the function, and the module, that runs it)::
 
     run_batch(ingest, n)                              # categorizer workers, any number
         find_stored: each group's stored story        # workers.plan
-            exact id, alias, else LSH buckets + Jaccard (feeds.identity.near)
+            exact id, alias, else LSH buckets + Jaccard (feeds.identity.near), same agency,
+            within the near window, no identity rule against any of its titles (feeds.identity.rules)
         plan_batch: fold the group's versions into it (feeds.identity.versions.fold):
             same text seen before  -> unchanged        #   re-ingest creates nothing, renders nothing
             new text               -> new version      #   same id and guid, updated bumped, revision kept

@@ -92,7 +92,8 @@ def categorize_isolated(ctx: WorkerContext, items: list[TaggingInput]) -> list[l
 
 
 def find_stored(store: StoryStore, groups: list[list[Incoming]]) -> list[Story | None]:
-    """The stored story each group is a version of: by exact id or alias, else by near title."""
+    """The stored story each group is a version of: by exact id or alias, else by near title
+    (the same agency, within the near window, and no identity rule against any of its titles)."""
     flat = [item.exact_id for g in groups for item in g]
     resolved = store.resolve_aliases(flat)
     by_id = store.stories_by_id(resolved)
@@ -102,7 +103,7 @@ def find_stored(store: StoryStore, groups: list[list[Incoming]]) -> list[Story |
         ids = resolved[pos : pos + len(g)]
         pos += len(g)
         found.append(next((by_id[i] for i in ids if i in by_id), None))
-    # Near matches for the rest, in two more round trips.
+    # Near matches for the rest, in three more round trips.
     lookups = [
         (gi, near_keys(g[0].agency, [item.parsed.title for item in g]))
         for gi, g in enumerate(groups)
@@ -114,15 +115,22 @@ def find_stored(store: StoryStore, groups: list[list[Incoming]]) -> list[Story |
     hits = iter(store.near_candidates(entries))
     per_group = [(gi, {h for h in (next(hits) for _ in ks) if h}) for gi, ks in lookups]
     candidates = store.stories_by_id(i for _, ids in per_group for i in ids)
+    older = store.revision_titles(c.id for c in candidates.values() if c.version > 1)  # (one round trip)
     for gi, ids in per_group:
         group = groups[gi]
         options = [
-            (c.id, c.title) for i in sorted(ids) if (c := candidates.get(i)) and c.agency == group[0].agency
+            (c.id, c.title) for i in sorted(ids) if (c := candidates.get(i)) and in_reach(c, group[-1], store)
         ]
         best = None
         for item in group:
-            best = near.best_match(item.parsed.title, options)
+            best = near.best_match(item.parsed.title, options, older)
             if best:
                 break
         found[gi] = candidates[best] if best else None
     return found
+
+
+def in_reach(stored: Story, item: Incoming, store: StoryStore) -> bool:
+    """A near-duplicate ``item`` may be a version of ``stored``: the same agency, and the stored
+    story's last version no longer than the near window (``NEAR_WINDOW_HOURS``) before it."""
+    return stored.agency == item.agency and item.stamp - stored.updated <= store.near_window

@@ -5,81 +5,34 @@ sets (case-folded; punctuation and a few stop words dropped) is at least ``NEAR_
 and both have ``NEAR_MIN_WORDS`` words or more. Candidates among the stored stories are found
 with MinHash LSH (``NEAR_BANDS`` bands of ``NEAR_ROWS`` hashes; a title shares a band bucket
 with one at Jaccard J with probability ``1 - (1 - J**ROWS) ** BANDS``, 0.97 at J = 0.6), then
-checked with the exact Jaccard, so the buckets cost recall, never precision. The settings are
+checked with the exact Jaccard, so the buckets cost recall, never precision. A pair that passes
+is then checked by the identity rules (:mod:`.rules`: names, roles, directions, figures), which
+veto a match of two different stories that share most of their words. The settings are
 in :mod:`wirefeed.config.defaults`; ``tests/test_near_buckets.py`` pins the bucket format.
 """
 
 from __future__ import annotations
 
-import re
 import zlib
-from collections.abc import Iterable, Sequence
-from functools import lru_cache
+from collections.abc import Iterable, Mapping, Sequence
 from typing import TypeVar
 
 import numpy as np
 
 from wirefeed.config import defaults
 from wirefeed.config.defaults import (
-    NEAR_BANDS,
     NEAR_MIN_WORDS,
     NEAR_MINHASH_CHUNK,
     NEAR_ROWS,
     NEAR_THRESHOLD,
 )
+from wirefeed.feeds.identity import rules
+from wirefeed.feeds.identity.lsh import _BAND_FORMAT, _SEEDS, _STOP, words
 from wirefeed.feeds.identity.memo import Memo
 
+__all__ = ["_SEEDS", "_STOP", "best_match", "buckets", "jaccard", "words"]
+
 K = TypeVar("K")
-
-_WORD = re.compile(r"[^\W_]+", re.UNICODE)
-_ASCII_WORD = re.compile(r"[a-z0-9]+")
-"""What :data:`_WORD` finds in case-folded ASCII text (where ``\\w`` is ``[a-z0-9_]``), faster."""
-_STOP = frozenset(
-    [
-        "a",
-        "an",
-        "the",
-        "of",
-        "in",
-        "on",
-        "at",
-        "to",
-        "for",
-        "by",
-        "with",
-        "and",
-        "or",
-        "as",
-        "is",
-        "are",
-        "was",
-        "be",
-        "from",
-        "after",
-        "over",
-        "into",
-        "its",
-        "it",
-        "s",
-        "says",
-        "say",
-        "said",
-    ]
-)
-_SEEDS = [zlib.crc32(f"wirefeed-minhash-{i}".encode()) for i in range(NEAR_BANDS * NEAR_ROWS)]
-"""Start values of CRC-32: each seed gives one hash function of the MinHash family."""
-
-_BAND_FORMAT = ("[" + ", ".join(["%d"] * NEAR_ROWS) + "]").encode()
-"""How a band's MinHash values are spelled before hashing into a bucket: ``repr`` of the list."""
-
-
-@lru_cache(maxsize=defaults.NEAR_TITLE_CACHE)
-def words(title: str) -> frozenset[str]:
-    """The comparison words of a title (memoised: see :data:`~wirefeed.config.defaults.NEAR_TITLE_CACHE`)."""
-    folded = title.casefold()
-    found = _ASCII_WORD.findall(folded) if folded.isascii() else _WORD.findall(folded)
-    return frozenset(found).difference(_STOP)
-
 
 def jaccard(a: frozenset[str], b: frozenset[str]) -> float:
     if not a or not b:
@@ -185,21 +138,24 @@ def _seed_shifts(max_len: int) -> np.ndarray:
     return table
 
 
-def best_match(title: str, candidates: Iterable[tuple[str, str]]) -> str | None:
-    """The key of the candidate ``(key, title)`` most similar to ``title``, if any is similar enough."""
-    return best_match_words(words(title), ((key, words(other)) for key, other in candidates))
-
-
-def best_match_words(wt: frozenset[str], candidates: Iterable[tuple[K, frozenset[str]]]) -> K | None:
-    """:func:`best_match` on word sets: the key of the candidate ``(key, words)`` most similar to
-    ``wt`` (the last of equally similar ones), if any is similar enough."""
+def best_match(
+    title: str, candidates: Iterable[tuple[K, str]], older: Mapping[K, Sequence[str]] | None = None
+) -> K | None:
+    """The key of the candidate ``(key, title)`` most similar to ``title`` (the last of equally
+    similar ones), if any is similar enough and no identity rule (:mod:`.rules`) tells them
+    apart, nor tells ``title`` apart from any of the candidate's ``older`` titles (its earlier
+    versions: a story cannot drift, one compatible resend at a time, into another)."""
+    wt = words(title)
     if len(wt) < NEAR_MIN_WORDS:
         return None
     best, best_score = None, NEAR_THRESHOLD
-    for key, wo in candidates:
+    for key, other in candidates:
+        wo = words(other)
         if len(wo) < NEAR_MIN_WORDS:
             continue
         score = jaccard(wt, wo)
-        if score >= best_score:
+        if score >= best_score and rules.same_story(title, other):
+            if older and not all(rules.same_story(title, t) for t in older.get(key, ())):
+                continue
             best, best_score = key, score
     return best

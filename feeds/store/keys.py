@@ -61,6 +61,12 @@ def revisions(story_id: str) -> str:
     return f"{PREFIX}revs:{story_id}"
 
 
+def identity_log(story_id: str) -> str:
+    """List: the editors' splits and merges of the story, oldest first, JSON (``at``, ``action``,
+    ``story``, ``other``, ``version``)."""
+    return f"{PREFIX}idlog:{story_id}"
+
+
 ALIAS = f"{PREFIX}alias"
 """Hash: id of a reworded title -> id of the story it is a version of."""
 
@@ -68,6 +74,12 @@ ALIAS = f"{PREFIX}alias"
 def near_band(band: int) -> str:
     """Hash: ``<agency>:<bucket>`` -> story id, the MinHash LSH buckets of titles in one band."""
     return f"{PREFIX}near:{band}"
+
+
+NEAR_AGE = f"{PREFIX}nearage"
+"""Sorted set: ``<band>|<agency>:<bucket>`` near-index entries scored by the µs stamp of their
+story's last version; entries older than the near window are dropped from it and their band a
+few at a time (``StoryStore.queue_save``)."""
 
 
 CLOCK = f"{PREFIX}clock"

@@ -11,11 +11,13 @@ import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from dataclasses import field as dc_field
+from datetime import timedelta
 
 import redis
 
+from wirefeed.config import defaults
 from wirefeed.errors import StoreUnavailable
-from wirefeed.feeds.store import keys
+from wirefeed.feeds.store import keys, near_index
 from wirefeed.feeds.stories.model import Story, to_micros
 
 
@@ -87,6 +89,7 @@ class _Writes:
     revisions: dict[str, dict[str, str]] = dc_field(default_factory=dict)
     aliases: dict[str, str] = dc_field(default_factory=dict)
     bands: dict[int, dict[str, str]] = dc_field(default_factory=dict)
+    ages: dict[str, int] = dc_field(default_factory=dict)
     index: dict[str, dict[str, int]] = dc_field(default_factory=dict)
     removed: dict[str, list[str]] = dc_field(default_factory=dict)
     log: dict[str, list[str]] = dc_field(default_factory=dict)
@@ -98,8 +101,10 @@ class _Writes:
         for rev in ch.superseded:
             self.revisions.setdefault(story.id, {})[str(rev.version)] = _dumps(rev)
         self.aliases.update(dict.fromkeys(ch.aliases, story.id))
+        updated = to_micros(story.updated)
         for band, field in ch.near_keys:
             self.bands.setdefault(band, {})[field] = story.id
+            self.ages[f"{band}|{field}"] = updated
         if not ch.log:
             return
         score = to_micros(story.published)
@@ -152,11 +157,14 @@ return 1
 class StoryStore:
     """Reads and writes stories, topic indexes, change logs and feed documents."""
 
-    def __init__(self, client: redis.Redis) -> None:
+    def __init__(self, client: redis.Redis, *, near_window_hours: int = defaults.NEAR_WINDOW_HOURS) -> None:
         self.r = client
+        self.near_window = timedelta(hours=near_window_hours)
+        """How long after its last version a story can still take a near-duplicate as a version."""
         self._advance = client.register_script(_ADVANCE_CLOCK)
         self._touch = client.register_script(_TOUCH_TOPICS)
         self._put_if_newer = client.register_script(_PUT_IF_NEWER)
+        self._prune_near = client.register_script(near_index.PRUNE)
 
     # -- stamps ------------------------------------------------------------------
     def advance_clock(self, n: int, now_us: int) -> int:
@@ -204,6 +212,19 @@ class StoryStore:
         versions = sorted((int(v), Story.from_dict(json.loads(doc))) for v, doc in raw.items())
         return [s for _, s in versions]
 
+    def revision_titles(self, ids: Iterable[str]) -> dict[str, list[str]]:
+        """The titles of the superseded versions of these stories, in one round trip."""
+        wanted = list(dict.fromkeys(ids))
+        if not wanted:
+            return {}
+        pipe = self.r.pipeline(transaction=False)
+        for sid in wanted:
+            pipe.hvals(keys.revisions(sid))
+        return {
+            sid: list(dict.fromkeys(json.loads(raw)["title"] for raw in found))
+            for sid, found in zip(wanted, pipe.execute(), strict=True)
+        }
+
     def queue_save(self, pipe: redis.client.Pipeline, changes: Sequence[StoryChange], now_us: int) -> Saved:
         """Queue the writes of a batch of stories on ``pipe`` (e.g. inside a MULTI), all but the
         change-log appends; return the touched topics and the log entries, which the pipeline
@@ -211,7 +232,9 @@ class StoryStore:
 
         Each story goes into its topics' indexes (scored by publication time); superseded
         versions are kept under ``wf:revs:<id>``; a story that left a topic is removed from its
-        index; the touched topics' change stamps move forward (strictly). Writes of the same kind
+        index; its LSH entries are stamped with its last version (``wf:nearage``) and entries
+        older than the near window dropped, at least twice as many as were written; the touched
+        topics' change stamps move forward (strictly). Writes of the same kind
         are merged into one command per key (one ``ZADD`` per topic, one ``HSET`` per LSH band),
         so a batch costs a few dozen commands, not a dozen per story.
         """
@@ -226,6 +249,9 @@ class StoryStore:
             pipe.hset(keys.ALIAS, mapping=w.aliases)
         for band in sorted(w.bands):
             pipe.hset(keys.near_band(band), mapping=w.bands[band])
+        if w.ages:
+            pipe.zadd(keys.NEAR_AGE, w.ages)
+        self.queue_prune_near(pipe, now_us, max(defaults.NEAR_PRUNE_STEP, 2 * len(w.ages)))
         for slug, members in w.index.items():
             pipe.zadd(keys.topic_index(slug), members)
         for slug, ids in w.removed.items():
@@ -234,6 +260,16 @@ class StoryStore:
             metas = [keys.topic_meta(slug) for slug in sorted(w.touched)]
             self._touch(keys=metas, args=[now_us], client=pipe)
         return Saved(touched=w.touched, log=w.log)
+
+    def queue_touch(self, pipe: redis.client.Pipeline, slugs: Sequence[str], now_us: int) -> None:
+        """Queue on ``pipe`` moving the change stamps of these topics forward (strictly)."""
+        self._touch(keys=[keys.topic_meta(slug) for slug in sorted(slugs)], args=[now_us], client=pipe)
+
+    def queue_prune_near(self, pipe: redis.client.Pipeline, now_us: int, most: int) -> None:
+        """Queue on ``pipe`` dropping up to ``most`` near-index entries past the near window
+        (:mod:`.near_index`)."""
+        cutoff = now_us - self.near_window // timedelta(microseconds=1)
+        near_index.queue_prune(self._prune_near, pipe, cutoff, most)
 
     # -- topics ------------------------------------------------------------------
     def page(self, slug: str, limit: int) -> list[Story]:

@@ -1,0 +1,62 @@
+"""``wirefeed split STORY_ID`` and ``wirefeed merge OLD_ID NEW_ID``: the editors' escape hatch
+for story identity (:mod:`wirefeed.feeds.identity.editing`), registered by :mod:`wirefeed.cli`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+
+import redis
+
+from wirefeed.config.settings import Settings
+from wirefeed.feeds.identity import editing
+from wirefeed.feeds.store.connection import connect
+from wirefeed.feeds.store.story_store import StoryStore
+from wirefeed.feeds.websub import hub
+from wirefeed.runtime import resolve_redis_url
+
+
+def _open() -> tuple[Settings, redis.Redis, StoryStore]:
+    settings = Settings.from_env()
+    client = connect(resolve_redis_url(settings))
+    return settings, client, StoryStore(client, near_window_hours=settings.near_window_hours)
+
+
+def _done(settings: Settings, client: redis.Redis, edit: editing.Edit, as_json: bool) -> int:
+    hub.notify(client, settings, edit.touched)
+    if as_json:
+        print(json.dumps(edit.to_dict(), ensure_ascii=False))
+    elif edit.other is not None:
+        restored = f"split {edit.story.id}: earlier text restored as version {edit.story.version}"
+        print(f"{restored}; new story {edit.other_id}: {edit.other.title}")
+    else:
+        print(
+            f"merged {edit.other_id} into {edit.story.id} as version {edit.story.version}: {edit.story.title}"
+        )
+    return 0
+
+
+def cmd_split(args: argparse.Namespace) -> int:
+    settings, client, store = _open()
+    return _done(settings, client, editing.split(store, args.story_id, time.time_ns() // 1000), args.json)
+
+
+def cmd_merge(args: argparse.Namespace) -> int:
+    settings, client, store = _open()
+    return _done(
+        settings, client, editing.merge(store, args.old_id, args.new_id, time.time_ns() // 1000), args.json
+    )
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    """Add the ``split`` and ``merge`` commands to the ``wirefeed`` parser."""
+    sp = sub.add_parser("split", help="make a story's latest merged-in version a story of its own")
+    sp.add_argument("story_id")
+    sp.add_argument("--json", action="store_true", help="print the result as JSON")
+    sp.set_defaults(func=cmd_split)
+    mg = sub.add_parser("merge", help="make story NEW_ID (a missed resend) the latest version of OLD_ID")
+    mg.add_argument("old_id")
+    mg.add_argument("new_id")
+    mg.add_argument("--json", action="store_true", help="print the result as JSON")
+    mg.set_defaults(func=cmd_merge)
