@@ -7,7 +7,8 @@ Nothing reads configuration at import time: the caller builds :class:`wirefeed.c
 from __future__ import annotations
 
 import redis
-from flask import Flask, Response
+from flask import Flask, Response, render_template, request
+from werkzeug.exceptions import NotFound
 
 from wirefeed.config import defaults
 from wirefeed.config.settings import Settings
@@ -15,7 +16,7 @@ from wirefeed.errors import StoreUnavailable
 from wirefeed.feeds.categorize.taxonomy import Taxonomy
 from wirefeed.feeds.store.connection import connect
 from wirefeed.feeds.store.story_store import StoryStore
-from wirefeed.services import api, feeds_bp, health, pages, websub_bp
+from wirefeed.services import api, feeds_bp, health, metrics, pages, websub_bp
 from wirefeed.services.fast_feeds import FastFeeds
 from wirefeed.services.security import HTML_SECURITY_HEADERS, SECURITY_HEADERS
 from wirefeed.services.state import AppState
@@ -32,8 +33,16 @@ def create_app(settings: Settings, client: redis.Redis | None = None) -> Flask:
     app.extensions["wirefeed"] = AppState(
         settings, client, StoryStore(client), Taxonomy.load(settings.topics_path)
     )
-    for bp in (feeds_bp.bp, pages.bp, api.bp, health.bp, websub_bp.bp):
+    web_metrics = app.extensions["wirefeed-metrics"] = metrics.WebMetrics(client)
+    for bp in (feeds_bp.bp, pages.bp, api.bp, health.bp, websub_bp.bp, metrics.bp):
         app.register_blueprint(bp)
+
+    @app.errorhandler(404)
+    def _not_found(exc: NotFound) -> Response | tuple[str, int]:
+        if request.path.startswith("/api/"):
+            return Response('{"error": "not found"}\n', 404, mimetype="application/json")
+        st = app.extensions["wirefeed"]
+        return render_template("404.html", title=st.settings.feed_title, path=request.path), 404
 
     @app.errorhandler(redis.ConnectionError)
     @app.errorhandler(redis.TimeoutError)
@@ -47,6 +56,12 @@ def create_app(settings: Settings, client: redis.Redis | None = None) -> Flask:
         )
 
     @app.after_request
+    def _count_feed_response(resp: Response) -> Response:
+        if request.path.startswith("/feeds/"):
+            web_metrics.count_feed(resp.status_code, metrics.feed_format(request.path, request.args))
+        return resp
+
+    @app.after_request
     def _security_headers(resp: Response) -> Response:
         for name, value in SECURITY_HEADERS:
             resp.headers.setdefault(name, value)
@@ -57,5 +72,7 @@ def create_app(settings: Settings, client: redis.Redis | None = None) -> Flask:
 
     # Plain feed requests are answered before Flask routing (see services/fast_feeds.py);
     # everything else, and anything the fast path cannot answer itself, reaches Flask unchanged.
-    app.wsgi_app = FastFeeds(app.wsgi_app, app.extensions["wirefeed"])  # type: ignore[method-assign]
+    app.wsgi_app = FastFeeds(  # type: ignore[method-assign]
+        app.wsgi_app, app.extensions["wirefeed"], count=web_metrics.count_feed
+    )
     return app
