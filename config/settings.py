@@ -66,6 +66,9 @@ class Settings:
     websub_rate_window: int = defaults.WEBSUB_RATE_WINDOW
     websub_max_per_host: int = defaults.WEBSUB_MAX_PER_HOST
     websub_max_subscriptions: int = defaults.WEBSUB_MAX_SUBSCRIPTIONS
+    log_format: str = defaults.LOG_FORMAT
+    metrics_dir: Path | None = None
+    redis_server: str | None = defaults.REDIS_SERVER
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "base_url", self.base_url.rstrip("/"))
@@ -87,6 +90,8 @@ class Settings:
             raise ConfigError("websub_timeout must be positive and retry intervals not negative")
         object.__setattr__(self, "websub_retry_intervals", tuple(self.websub_retry_intervals))
         object.__setattr__(self, "websub_allow", tuple(self.websub_allow))
+        if self.log_format not in ("text", "json"):
+            raise ConfigError(f"WIREFEED_LOG_FORMAT must be text or json, got {self.log_format!r}")
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -141,7 +146,14 @@ class Settings:
             websub_max_subscriptions=num(
                 "WIREFEED_WEBSUB_MAX_SUBSCRIPTIONS", defaults.WEBSUB_MAX_SUBSCRIPTIONS
             ),
+            log_format=(env.get("WIREFEED_LOG_FORMAT") or defaults.LOG_FORMAT).strip().lower(),
+            metrics_dir=_path(env.get("WIREFEED_METRICS_DIR") or defaults.METRICS_DIR),
+            redis_server=env.get("WIREFEED_REDIS_SERVER") or defaults.REDIS_SERVER,
         )
+
+    def web_metrics_dir(self) -> Path:
+        """Where the web processes keep their metric files (see ``METRICS_DIR``)."""
+        return self.metrics_dir or self.data_dir / "metrics" / f"web-{self.port}"
 
     def on_port(self, port: int) -> Settings:
         """A copy listening on ``port``; a base URL that was the default follows the port."""
@@ -156,6 +168,10 @@ class Settings:
 
 
 # -- environment parsing helpers (WebSub settings) -------------------------------------------
+
+
+def _path(raw: str | None) -> Path | None:
+    return Path(raw) if raw else None
 
 
 def _flag(env: Mapping[str, str], name: str, default: bool) -> bool:

@@ -12,6 +12,7 @@ are listed while the rest is queued. The API never takes a server file path.
 from __future__ import annotations
 
 import hmac
+import logging
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
@@ -25,6 +26,7 @@ from wirefeed.services.limits import Limit, client_address, hit, spent
 from wirefeed.services.state import state
 
 bp = Blueprint("api", __name__, url_prefix="/api")
+log = logging.getLogger(__name__)
 
 
 def _error(status: int, reason: str, message: str, **extra: Any) -> Response:
@@ -96,6 +98,16 @@ def ingest() -> Response:
         sub = ingests.submit(st.redis, st.settings, data, source="api")
     except InputRejected as exc:
         return _error(400, exc.reason, str(exc), line=exc.line)
+    log.info(
+        "ingest accepted",
+        extra={
+            "event": "ingest_accepted",
+            "ingest_id": sub.ingest_id,
+            "items": sub.stories,
+            "rejected": len(sub.errors),
+            "request_id": request.headers.get("X-Request-Id", ""),
+        },
+    )
     status_url = url_for("api.ingest_status", ingest_id=sub.ingest_id)
     resp = jsonify({**sub.to_dict(), "status_url": status_url})
     resp.status_code = 202

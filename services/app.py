@@ -7,7 +7,8 @@ Nothing reads configuration at import time: the caller builds :class:`wirefeed.c
 from __future__ import annotations
 
 import redis
-from flask import Flask, Response, request
+from flask import Flask, Response, render_template, request
+from werkzeug.exceptions import NotFound
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from wirefeed.config import defaults
@@ -16,7 +17,7 @@ from wirefeed.errors import StoreUnavailable
 from wirefeed.feeds.categorize.taxonomy import Taxonomy
 from wirefeed.feeds.store.connection import connect
 from wirefeed.feeds.store.story_store import StoryStore
-from wirefeed.services import api, feeds_bp, health, identity_api, ninjs_bp, pages, websub_bp
+from wirefeed.services import api, feeds_bp, health, identity_api, metrics, ninjs_bp, pages, websub_bp
 from wirefeed.services.fast_feeds import FastFeeds
 from wirefeed.services.security import HTML_SECURITY_HEADERS, SECURITY_HEADERS
 from wirefeed.services.state import AppState
@@ -36,8 +37,17 @@ def create_app(settings: Settings, client: redis.Redis | None = None) -> Flask:
         StoryStore(client, near_window_hours=settings.near_window_hours),
         Taxonomy.load(settings.topics_path),
     )
-    for bp in (feeds_bp.bp, ninjs_bp.bp, pages.bp, api.bp, identity_api.bp, health.bp, websub_bp.bp):
+    web_metrics = app.extensions["wirefeed-metrics"] = metrics.WebMetrics(client)
+    blueprints = (feeds_bp, ninjs_bp, pages, api, identity_api, health, websub_bp, metrics)
+    for bp in (module.bp for module in blueprints):
         app.register_blueprint(bp)
+
+    @app.errorhandler(404)
+    def _not_found(exc: NotFound) -> Response | tuple[str, int]:
+        if request.path.startswith("/api/"):
+            return Response('{"error": "not found"}\n', 404, mimetype="application/json")
+        st = app.extensions["wirefeed"]
+        return render_template("404.html", title=st.settings.feed_title, path=request.path), 404
 
     @app.errorhandler(redis.ConnectionError)
     @app.errorhandler(redis.TimeoutError)
@@ -59,6 +69,12 @@ def create_app(settings: Settings, client: redis.Redis | None = None) -> Flask:
         return None
 
     @app.after_request
+    def _count_feed_response(resp: Response) -> Response:
+        if request.path.startswith("/feeds/"):
+            web_metrics.count_feed(resp.status_code, metrics.feed_format(request.path, request.args))
+        return resp
+
+    @app.after_request
     def _security_headers(resp: Response) -> Response:
         for name, value in SECURITY_HEADERS:
             resp.headers.setdefault(name, value)
@@ -73,5 +89,7 @@ def create_app(settings: Settings, client: redis.Redis | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.proxy_hops)  # type: ignore[method-assign]
     # Plain feed requests are answered before Flask routing (see services/fast_feeds.py);
     # everything else, and anything the fast path cannot answer itself, reaches Flask unchanged.
-    app.wsgi_app = FastFeeds(app.wsgi_app, app.extensions["wirefeed"])  # type: ignore[method-assign]
+    app.wsgi_app = FastFeeds(  # type: ignore[method-assign]
+        app.wsgi_app, app.extensions["wirefeed"], count=web_metrics.count_feed
+    )
     return app

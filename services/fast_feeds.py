@@ -18,7 +18,8 @@ and an ``HGETALL`` that moves the body and its gzip copy cost more than the answ
   ``modified``, ``changed``) they belong to; when it moved on, one ``HMGET`` fetches the body the
   client takes (plain or gzip), never both (the plain bytes are derived from gzip, once);
 - the response (status, headers in order, body) is the one the Flask path gives: the tests
-  compare them byte for byte;
+  compare them byte for byte; it is counted for ``/metrics`` (``count``: an in-memory counter,
+  :class:`wirefeed.services.metrics.WebMetrics`), as the app counts the responses Flask gives;
 - no document, a document older than its topic (Flask re-renders and stores it), a Redis error
   (Flask, whose client retries, serves the stale copy or a 503), or a document that changed
   between the two reads: the request goes to Flask unchanged.
@@ -32,7 +33,7 @@ remember (the previous version stays), and one whose clients never took gzip kee
 from __future__ import annotations
 
 import gzip
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from wsgiref.types import StartResponse, WSGIApplication, WSGIEnvironment
 
@@ -151,9 +152,13 @@ class FastFeeds:
     """WSGI middleware answering plain feed requests from validators and an in-process body
     cache; everything else goes to ``app`` (the Flask WSGI app)."""
 
-    def __init__(self, app: WSGIApplication, st: AppState) -> None:
+    def __init__(
+        self, app: WSGIApplication, st: AppState, count: Callable[[int, str], None] | None = None
+    ) -> None:
         self.app = app
         self.st = st
+        self.count = count or (lambda status, fmt: None)
+        """Counts a response this middleware gave (status, format) for ``/metrics``."""
         self.cache_control = f"public, max-age={st.settings.feed_max_age}"
         base = st.settings.base_url
         link_hub = f'<{hub_url(st.settings)}>; rel="hub", '
@@ -191,6 +196,7 @@ class FastFeeds:
         if answer is None:
             return self.app(environ, start_response)
         status, headers, body = answer
+        self.count(304 if status is NOT_MODIFIED else 200, route.fmt)
         start_response(status, headers)
         return [] if environ["REQUEST_METHOD"] == "HEAD" or not body else [body]
 

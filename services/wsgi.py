@@ -7,9 +7,12 @@ from __future__ import annotations
 
 from flask import Flask
 
+from wirefeed.config.logs import setup_logging
 from wirefeed.config.settings import Settings
 from wirefeed.services.app import create_app
 
 
 def build() -> Flask:
-    return create_app(Settings.from_env())
+    settings = Settings.from_env()
+    setup_logging(settings.log_format, role="web")
+    return create_app(settings)

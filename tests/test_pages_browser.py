@@ -7,7 +7,8 @@ script), clicking a topic link and a story link, every link of the index answeri
 readable with JavaScript off, and a screenshot of the index kept as ``test-artifacts/index.png``.
 
 Needs ``chromium`` and ``chromedriver`` (Debian: ``apt-get install -y chromium chromium-driver``)
-and selenium (in the ``test`` extra); without them this test fails, saying so.
+and selenium (in the ``test`` extra); without them the browser tests are skipped with one line
+saying what to install, or fail with ``WIREFEED_REQUIRE_CLIENTS=1`` (``tests/clients.py``).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import pytest
 import redis
 import requests
 
+from tests import clients
 from tests.conftest import clean
 from tests.helpers import ingest
 from wirefeed.config.settings import Settings
@@ -48,16 +50,23 @@ CHROMIUM = _find(("chromium", "chromium-browser"), ("/usr/bin/chromium", "/usr/l
 CHROMEDRIVER = _find(("chromedriver",), ("/usr/bin/chromedriver", "/usr/lib/chromium/chromedriver"))
 
 
-def _launch(profile: Path, *, javascript: bool = True) -> Any:
+@pytest.fixture(scope="module")
+def chromium() -> None:
+    """Skips (or fails, see ``tests/clients.py``) the test before any work without a browser."""
     missing = [n for n, p in (("chromium", CHROMIUM), ("chromedriver", CHROMEDRIVER)) if p is None]
     if missing:
-        pytest.fail(f"{' and '.join(missing)} not found: install them with `{INSTALL}`", pytrace=False)
+        clients.missing(", ".join(missing), INSTALL)
     try:
-        from selenium import webdriver
-        from selenium.webdriver.chrome.options import Options
-        from selenium.webdriver.chrome.service import Service
+        import selenium  # noqa: F401
     except ImportError:
-        pytest.fail(f"selenium is not installed: `{INSTALL}`", pytrace=False)
+        clients.missing("selenium", INSTALL)
+
+
+def _launch(profile: Path, *, javascript: bool = True) -> Any:
+    from selenium import webdriver
+    from selenium.webdriver.chrome.options import Options
+    from selenium.webdriver.chrome.service import Service
+
     options = Options()
     options.binary_location = str(CHROMIUM)
     for arg in (
@@ -123,6 +132,7 @@ def click_and_wait(driver: Any, element: Any, path: str) -> None:
     )
 
 
+@pytest.mark.usefixtures("chromium")
 def test_index_topic_and_story_pages_in_a_browser(site: str, settings: Settings, browser: Any) -> None:
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
@@ -201,6 +211,7 @@ def test_every_link_of_the_index_answers(site: str) -> None:
         assert resp.status_code == 200, f"{url}: {resp.status_code}"
 
 
+@pytest.mark.usefixtures("chromium")
 def test_pages_are_readable_without_javascript(site: str, tmp_path: Path) -> None:
     from selenium.webdriver.common.by import By
 

@@ -1,8 +1,10 @@
 """``wirefeed classify``: JSON lines in, JSON lines out, through the service's own categorizer.
 
 Each input line: ``{"title": ..., "summary": ..., "body": ...}`` (``summary``/``body`` optional;
-any ``id`` is echoed). Each output line: ``{"id"?, "topics": [best first], "scores": {slug: s},
-"reasons": {slug: why}}``, or ``{"error": ...}`` for a line that is not a JSON object with a title.
+any ``id`` is echoed). Each output line, in input order: ``{"id"?, "title", "topics": [best
+first], "scores": {slug: s}, "reasons": {slug: why}}`` (the id, when given, and the title echoed so
+lines are easy to match up), or ``{"id"?, "error": "line <n>: ..."}`` for a line that is not a
+JSON object with a title (the exit status is then 2).
 """
 
 from __future__ import annotations
@@ -37,9 +39,10 @@ def _parse(line: str) -> tuple[Any, TaggingInput | str]:
 
 def _chunks(stream: IO[str]) -> Iterator[list[tuple[Any, TaggingInput | str]]]:
     chunk: list[tuple[Any, TaggingInput | str]] = []
-    for line in stream:
+    for n, line in enumerate(stream, 1):
         if line.strip():
-            chunk.append(_parse(line))
+            ident, item = _parse(line)
+            chunk.append((ident, item if isinstance(item, TaggingInput) else f"line {n}: {item}"))
         if len(chunk) >= defaults.CLASSIFY_CHUNK:
             yield chunk
             chunk = []
@@ -59,6 +62,7 @@ def classify_stream(settings: Settings, stdin: IO[str], stdout: IO[str]) -> int:
                 out["error"] = item
                 status = 2
             else:
+                out["title"] = item.title
                 tags = next(results)
                 out["topics"] = [t.slug for t in tags]
                 out["scores"] = {t.slug: round(t.score, 4) for t in tags}

@@ -4,7 +4,8 @@
     wirefeed ingest PATH... [--wait]   queue dumps; --wait prints new / updated / unchanged
     wirefeed worker [--queues ...]     an rq worker (ingest, express, categorize, websub)
     wirefeed serve [--port N]          the web service (gunicorn)
-    wirefeed classify                  JSON lines in (title, summary, body), topics out
+    wirefeed classify                  JSON lines on stdin (title, summary, body), topics out
+    wirefeed check-worker [--queues]   healthcheck: live workers on this host serve the queues
     wirefeed failed                    stories the categorizer failed on, and failed jobs
     wirefeed retry                     put them back through the pipeline
     wirefeed split STORY_ID            a wrongly merged latest version becomes a story of its own
@@ -24,6 +25,7 @@ from pathlib import Path
 
 import redis
 
+from wirefeed.config import defaults
 from wirefeed.config.settings import Settings
 from wirefeed.errors import InputRejected, WirefeedError
 
@@ -51,6 +53,7 @@ def cmd_up(args: argparse.Namespace) -> int:
 def cmd_ingest(args: argparse.Namespace) -> int:
     from wirefeed.feeds.queue import ingests
     from wirefeed.feeds.store.connection import connect
+    from wirefeed.progress import ProgressLine, items, outcome_line
     from wirefeed.runtime import resolve_redis_url
     from wirefeed.supervisor import read_dump
 
@@ -60,9 +63,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     for path_str in args.paths:
         path = Path(path_str)
         try:
-            sub = ingests.submit(
-                client, settings, read_dump(path, settings.max_dump_bytes), source=path.name
-            )
+            sub = ingests.submit(client, settings, read_dump(path, settings.max_dump_bytes), source=path.name)
         except InputRejected as exc:
             print(f"{path}: rejected: {exc}", file=sys.stderr)
             status = 2
@@ -74,9 +75,18 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         for err in sub.errors:
             print(f"{path}: item rejected: {err}", file=sys.stderr)
         if not args.wait:
-            print(f"{path}: queued {sub.stories} stories (ingest {sub.ingest_id})")
+            print(f"{path}: queued {items(sub.stories)} (ingest {sub.ingest_id})")
             continue
-        prog = ingests.wait(client, sub.ingest_id, timeout=args.timeout)
+        bar = None
+        if sub.stories >= defaults.PROGRESS_MIN_STORIES and sys.stderr.isatty():
+            bar = ProgressLine(sys.stderr, path.name)
+        try:
+            prog = ingests.wait(
+                client, sub.ingest_id, timeout=args.timeout, on_progress=bar.update if bar else None
+            )
+        finally:
+            if bar is not None:
+                bar.close()
         if not prog.done:
             print(
                 f"{path}: not done after {args.timeout} s ({prog.batches_done}/{prog.batches} batches)",
@@ -84,38 +94,46 @@ def cmd_ingest(args: argparse.Namespace) -> int:
             )
             status = 1
             continue
-        print(
-            f"{path}: {prog.new} new, {prog.updated} updated, {prog.unchanged} unchanged"
-            f"{f', {len(sub.errors)} rejected' if sub.errors else ''}"
-        )
+        print(f"{path}: {items(sub.stories)}: {outcome_line(prog, rejected=len(sub.errors))}")
     return status
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
     from wirefeed.runtime import resolve_redis_url
-    from wirefeed.workers.runner import QUEUES, run_worker
+    from wirefeed.workers.runner import run_worker
 
+    queues = _queues(args.queues)
+    if queues is None:
+        return 2
     settings = Settings.from_env()
     settings = settings.with_(redis_url=resolve_redis_url(settings))
-    queues = [q.strip() for q in args.queues.split(",") if q.strip()]
-    bad = [q for q in queues if q not in QUEUES]
-    if bad:
-        print(f"unknown queue(s) {bad}: choose from {sorted(QUEUES)}", file=sys.stderr)
-        return 2
     run_worker(settings, queues, burst=args.burst)
     return 0
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from wirefeed.runtime import resolve_redis_url
+    import shutil
+
+    from wirefeed.runtime import check_port, resolve_redis_url
 
     settings = _settings(args)
+    check_port(settings.host, settings.port)
     url = resolve_redis_url(settings)
-    env = {**os.environ, "REDIS_URL": url, "WIREFEED_BASE_URL": settings.base_url}
+    metrics_dir = settings.web_metrics_dir().absolute()
+    shutil.rmtree(metrics_dir, ignore_errors=True)  # files of an earlier run would count again
+    metrics_dir.mkdir(parents=True)
+    env = {
+        **os.environ,
+        "REDIS_URL": url,
+        "WIREFEED_BASE_URL": settings.base_url,
+        "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),
+    }
     argv = [
         sys.executable,
         "-m",
         "gunicorn",
+        "--config",
+        "python:wirefeed.services.gunicorn_conf",
         "--no-control-socket",
         "--worker-class",
         "gthread",
@@ -134,24 +152,38 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0  # not reached
 
 
+def _queues(spec: str) -> list[str] | None:
+    """Short queue names from ``a,b``; ``None`` (after saying why) if one is unknown."""
+    from wirefeed.feeds.queue.workers import QUEUES
+
+    queues = [q.strip() for q in spec.split(",") if q.strip()]
+    bad = [q for q in queues if q not in QUEUES]
+    if bad or not queues:
+        print(
+            f"wirefeed: unknown queue(s) {', '.join(bad) or '(none given)'}: choose from {', '.join(QUEUES)}",
+            file=sys.stderr,
+        )
+        return None
+    return queues
+
+
 def cmd_check_worker(args: argparse.Namespace) -> int:
-    """Container healthcheck: a worker registered from this host listens on the queues."""
+    """Container healthcheck: each queue is served by a live worker on this host (one worker
+    per queue, as ``wirefeed up`` and compose run them, is enough)."""
     import socket
 
-    from rq import Worker
+    from wirefeed.feeds.queue.workers import live_workers, serving
 
-    from wirefeed.feeds.store.connection import connect
-    from wirefeed.runtime import resolve_redis_url
-    from wirefeed.workers.runner import QUEUES
-
-    client = connect(resolve_redis_url(Settings.from_env()))
-    wanted = {QUEUES[q.strip()] for q in args.queues.split(",") if q.strip()}
+    queues = _queues(args.queues)
+    if queues is None:
+        return 2
     host = socket.gethostname()
-    for worker in Worker.all(connection=client):
-        if worker.hostname == host and wanted <= set(worker.queue_names()):
-            return 0
-    print(f"no live worker on {host} for {sorted(wanted)}", file=sys.stderr)
-    return 1
+    workers = live_workers(_client())
+    missing = [q for q in queues if not serving(workers, q, host=host)]
+    if missing:
+        print(f"wirefeed: no live worker on {host} serves {', '.join(missing)}", file=sys.stderr)
+        return 1
+    return 0
 
 
 def _client() -> redis.Redis:
@@ -201,8 +233,14 @@ def build_parser() -> argparse.ArgumentParser:
     up.set_defaults(func=cmd_up)
 
     ing = sub.add_parser("ingest", help="queue wire dumps for ingest")
-    ing.add_argument("paths", nargs="+", metavar="PATH")
-    ing.add_argument("--wait", action="store_true", help="wait until categorized; print counts")
+    ing.add_argument(
+        "paths", nargs="+", metavar="PATH", help="wire dump files (plain text, see docs/wire-format.md)"
+    )
+    ing.add_argument(
+        "--wait",
+        action="store_true",
+        help="wait until stored; print new / updated / unchanged (big dumps: a progress bar on a terminal)",
+    )
     ing.add_argument("--timeout", type=float, default=300.0, help="seconds --wait waits at most")
     ing.set_defaults(func=cmd_ingest)
 
@@ -214,14 +252,21 @@ def build_parser() -> argparse.ArgumentParser:
     wk.set_defaults(func=cmd_worker)
 
     sv = sub.add_parser("serve", help="run the web service (gunicorn)")
-    sv.add_argument("--port", type=int)
+    sv.add_argument("--port", type=int, help="port to listen on (default 8080 or WIREFEED_PORT)")
     sv.add_argument("--host", help="address to bind (default 127.0.0.1 or WIREFEED_HOST)")
     sv.add_argument("--workers", type=int, default=2, help="gunicorn worker processes")
-    sv.add_argument("--access-log", action="store_true")
+    sv.add_argument("--access-log", action="store_true", help="log every request (costs ~10%% of web CPU)")
     sv.set_defaults(func=cmd_serve)
 
-    ck = sub.add_parser("check-worker", help="exit 0 if a live worker on this host serves the queues")
-    ck.add_argument("--queues", default="ingest,categorize")
+    ck = sub.add_parser(
+        "check-worker", help="exit 0 if live workers on this host serve each of the queues, else 1"
+    )
+    ck.add_argument(
+        "--queues",
+        default="ingest,categorize",
+        help="comma-separated: ingest, express, categorize, websub; each needs a live worker on this host "
+        "(one worker per queue is enough)",
+    )
     ck.set_defaults(func=cmd_check_worker)
 
     fl = sub.add_parser("failed", help="list stories set aside and failed jobs")
@@ -231,7 +276,14 @@ def build_parser() -> argparse.ArgumentParser:
     rt = sub.add_parser("retry", help="re-queue stories set aside and failed jobs")
     rt.set_defaults(func=cmd_retry)
 
-    cl = sub.add_parser("classify", help="tag JSON lines from stdin with topics")
+    cl = sub.add_parser(
+        "classify",
+        help="tag JSON lines from stdin with topics",
+        description='Reads JSON lines on stdin, one story each: {"title": ..., "summary": ..., '
+        '"body": ..., "id": ...} (summary, body and id optional). Writes one JSON line per input '
+        "line to stdout, in order: the id (if given) and title echoed, then topics (best first), "
+        'scores and reasons; a bad line gets {"error": ...} and the exit status 2.',
+    )
     cl.set_defaults(func=cmd_classify)
 
     from wirefeed.identity_cmds import register as register_identity

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import errno
+import socket
 from pathlib import Path
 
 import redis
 
 import wirefeed.sample
 from wirefeed.config.settings import Settings
-from wirefeed.errors import StoreUnavailable
+from wirefeed.errors import StoreUnavailable, WirefeedError
 
 SAMPLE_DUMP = Path(wirefeed.sample.__file__).with_name("wire-sample.txt")
 """The sample wire dump shipped with the project."""
@@ -34,3 +36,19 @@ def resolve_redis_url(settings: Settings) -> str:
     raise StoreUnavailable(
         f"no Redis: set REDIS_URL, or start `wirefeed up` (its embedded Redis is found via {path})"
     )
+
+
+def check_port(host: str, port: int) -> None:
+    """Raise a one-line :class:`WirefeedError` at once if ``host:port`` is taken (rather than let
+    gunicorn retry and give up seconds later)."""
+    with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as gunicorn binds: TIME_WAIT is fine
+        try:
+            s.bind((host, port))
+        except OSError as exc:
+            if exc.errno != errno.EADDRINUSE:
+                raise WirefeedError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+            with socket.socket() as free:
+                free.bind((host, 0))
+                other = free.getsockname()[1]
+            raise WirefeedError(f"port {port} is in use; try --port {other}") from None

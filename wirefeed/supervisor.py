@@ -8,21 +8,26 @@
     server, wait for them, then stop Redis (which flushes its AOF)
 
 Children run in their own sessions, so a terminal's Ctrl-C reaches only this process, which
-stops them in order; on Linux they also get SIGTERM if this process dies.
+stops them in order; on Linux they also get SIGTERM if this process dies. Their output comes
+through this process, each line prefixed with the child's name (``web            | ...``), or,
+with ``WIREFEED_LOG_FORMAT=json``, as JSON lines carrying a ``process`` field.
 """
 
 from __future__ import annotations
 
 import ctypes
+import json
 import os
 import secrets
 import signal
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from collections.abc import Callable
 from pathlib import Path
+from typing import IO
 
 import redis
 
@@ -31,8 +36,9 @@ from wirefeed.config.settings import Settings
 from wirefeed.errors import InputRejected, WirefeedError
 from wirefeed.feeds.queue import ingests
 from wirefeed.feeds.store.connection import connect
+from wirefeed.progress import items, outcome_line
 from wirefeed.redis_server import EmbeddedRedis
-from wirefeed.runtime import SAMPLE_DUMP, url_file
+from wirefeed.runtime import SAMPLE_DUMP, check_port, url_file
 
 
 def _die_with_parent() -> None:
@@ -45,21 +51,55 @@ def _die_with_parent() -> None:
 
 
 class Supervisor:
-    def __init__(self, settings: Settings, *, ingest_sample: bool = True, out: Callable[[str], None] = print):
+    def __init__(
+        self, settings: Settings, *, ingest_sample: bool = True, out: Callable[[str], None] | None = None
+    ):
         self.settings = settings
         self.ingest_sample = ingest_sample
-        self.out = out
+        self.out = out or self._say
         self.redis_server: EmbeddedRedis | None = None
         self.children: list[tuple[str, subprocess.Popen[bytes]]] = []
+        self._pumps: list[threading.Thread] = []
+        self._write_lock = threading.Lock()
         self._stopping = False
+
+    # -- output ------------------------------------------------------------------
+    def _write(self, text: str) -> None:
+        with self._write_lock:
+            sys.stdout.write(text + "\n")
+            sys.stdout.flush()
+
+    def _say(self, text: str) -> None:
+        """This process's own lines: as they are, or as JSON (``process: up``)."""
+        for line in text.splitlines() or [""]:
+            self._emit("up", line) if self.settings.log_format == "json" else self._write(line)
+
+    def _emit(self, name: str, line: str) -> None:
+        """One line of a child's output, marked with the child's name."""
+        if self.settings.log_format != "json":
+            self._write(f"{name:<14} | {line}")
+            return
+        try:
+            obj = json.loads(line)
+        except ValueError:
+            obj = None
+        if not isinstance(obj, dict):
+            obj = {"event": line}
+        self._write(json.dumps({"process": name, **obj}, ensure_ascii=False))
+
+    def _pump(self, name: str, stream: IO[bytes]) -> None:
+        for raw in iter(stream.readline, b""):
+            self._emit(name, raw.decode(errors="replace").rstrip("\r\n"))
+        stream.close()
 
     # -- start -------------------------------------------------------------------
     def start(self) -> str:
         """Start everything; return the Redis URL in use."""
         s = self.settings
+        check_port(s.host, s.port)
         url = s.redis_url
         if url is None:
-            self.redis_server = EmbeddedRedis(s.data_dir / "redis").start()
+            self.redis_server = EmbeddedRedis(s.data_dir / "redis", binary=s.redis_server).start()
             url = self.redis_server.url
             url_file(s).parent.mkdir(parents=True, exist_ok=True)
             url_file(s).write_text(url + "\n")
@@ -84,6 +124,7 @@ class Supervisor:
                 f"categorizer-{n + 1}", [py, "-m", "wirefeed", "worker", "--queues", "categorize"], env
             )
         self._spawn("web", [py, "-m", "wirefeed", "serve", "--port", str(s.port)], env)
+        self._start_pumps()
         self._wait_healthy()
         return url
 
@@ -91,10 +132,23 @@ class Supervisor:
         proc = subprocess.Popen(
             argv,
             env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
             start_new_session=True,
-            preexec_fn=_die_with_parent if sys.platform == "linux" else None,  # noqa: PLW1509 (no threads)
+            preexec_fn=_die_with_parent if sys.platform == "linux" else None,  # noqa: PLW1509 (no threads yet)
         )
         self.children.append((name, proc))
+
+    def _start_pumps(self) -> None:
+        """A thread per child copying its output (started after the last fork: preexec_fn and
+        threads do not mix)."""
+        for name, proc in self.children:
+            assert proc.stdout is not None
+            pump = threading.Thread(
+                target=self._pump, args=(name, proc.stdout), name=f"out-{name}", daemon=True
+            )
+            pump.start()
+            self._pumps.append(pump)
 
     def _wait_healthy(self, timeout: float = 30.0) -> None:
         url = f"http://{self.settings.host}:{self.settings.port}/healthz"
@@ -156,11 +210,9 @@ class Supervisor:
             _move(path, "done")
         if wait:
             prog = ingests.wait(client, sub.ingest_id, timeout=defaults.SAMPLE_WAIT_SECONDS)
-            self.out(
-                f"ingested {path.name}: {prog.new} new, {prog.updated} updated, {prog.unchanged} unchanged"
-            )
+            self.out(f"ingested {path.name}: {items(sub.stories)}: {outcome_line(prog, len(sub.errors))}")
         else:
-            self.out(f"queued {path.name}: {sub.stories} stories (ingest {sub.ingest_id})")
+            self.out(f"queued {path.name}: {items(sub.stories)} (ingest {sub.ingest_id})")
 
     def _print_urls(self) -> None:
         base = self.settings.base_url
@@ -185,6 +237,9 @@ class Supervisor:
                 proc.kill()
                 proc.wait()
         self.children.clear()
+        for pump in self._pumps:
+            pump.join(2)  # the rest of the children's output
+        self._pumps.clear()
         if self.redis_server is not None:
             self.redis_server.stop()
             url_file(self.settings).unlink(missing_ok=True)

@@ -6,7 +6,7 @@ entry expires (the job timeout plus a minute), and is then moved to the failed r
 so a dead worker's job can simply run again, and soon:
 
     every HEARTBEAT_SECONDS, in a thread of each worker process:
-        SET wf:alive:<worker> EX HEARTBEAT_TTL
+        SET wf:alive:<worker> EX HEARTBEAT_TTL; HSET wf:workers <worker> (queues, host, model)
         for each started execution of wirefeed's queues:
             if no wf:alive:<its worker> (the worker died) and SET NX wf:reap:<job>:
                 remove it from the started registry and put it back at the front of its queue
@@ -22,6 +22,7 @@ names the previous, dead worker while a re-queued job is being started again.
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import threading
 import time
@@ -47,12 +48,15 @@ class Heartbeat:
         client: redis.Redis,
         worker_name: str,
         queue_names: list[str],
+        *,
         interval: float = defaults.HEARTBEAT_SECONDS,
         ttl: int = defaults.HEARTBEAT_TTL,
+        info: dict[str, object] | None = None,
     ) -> None:
         self.client = client
         self.name = worker_name
         self.queue_names = queue_names
+        self.info = json.dumps(info or {"queues": queue_names})
         self.interval = interval
         self.ttl = ttl
         self._stop = threading.Event()
@@ -68,9 +72,13 @@ class Heartbeat:
         self._thread.join(5)
         with contextlib.suppress(redis.RedisError):
             self.client.delete(keys.alive(self.name))
+            self.client.hdel(keys.WORKERS, self.name)
 
     def beat(self) -> None:
-        self.client.set(keys.alive(self.name), "1", ex=self.ttl)
+        pipe = self.client.pipeline(transaction=False)
+        pipe.set(keys.alive(self.name), "1", ex=self.ttl)
+        pipe.hset(keys.WORKERS, self.name, self.info)  # what /readyz and check-worker read
+        pipe.execute()
 
     def _run(self) -> None:
         while not self._stop.wait(self.interval):

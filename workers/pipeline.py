@@ -51,6 +51,7 @@ In pseudocode (each step names the function, and the module, that runs it)::
             publish(touched)                          #   render each touched feed once per ingest
             hub.notify(touched)                       #   feeds.websub.hub: push to subscribers (rq jobs)
             state=done
+            count now - accepted in wf:metrics:served, once  # feeds.store.metrics
 
 Between a batch's save and its ingest's completion a reader sees the new stories in the topic
 indexes (pages, and the newest ``feed_limit`` of a feed, which the web renders again when its
@@ -64,6 +65,8 @@ functions are in :mod:`wirefeed.workers.jobs`.
 from __future__ import annotations
 
 import json
+import logging
+import time
 
 import redis
 
@@ -71,12 +74,14 @@ from wirefeed.config import defaults
 from wirefeed.errors import WirefeedError
 from wirefeed.feeds.queue.payload import decode_batch
 from wirefeed.feeds.render.publish import publish
-from wirefeed.feeds.store import keys
+from wirefeed.feeds.store import keys, metrics
 from wirefeed.feeds.websub import hub
 from wirefeed.workers import clock, record
 from wirefeed.workers.context import WorkerContext
 from wirefeed.workers.plan import find_stored, plan_batch
 from wirefeed.workers.split import enqueue_batches, split
+
+log = logging.getLogger(__name__)
 
 
 def run_ingest(ctx: WorkerContext, ingest_id: str) -> dict[str, int]:
@@ -109,6 +114,7 @@ def run_batch(ctx: WorkerContext, ingest_id: str, batch_no: int, *, render: bool
     """
     r = ctx.redis
     batch_key = keys.batch(f"{ingest_id}:{batch_no}")
+    poisoned: dict[int, dict[str, object]] = {}
     for _ in range(defaults.BATCH_MAX_ATTEMPTS):
         with r.pipeline(transaction=True) as pipe:
             try:
@@ -128,12 +134,19 @@ def run_batch(ctx: WorkerContext, ingest_id: str, batch_no: int, *, render: bool
                 record.note_stored(pipe, ingest_id, batch_no, saved, plan)
                 pipe.delete(batch_key)
                 pipe.execute()
+                poisoned = plan.poisoned
             except redis.WatchError:
                 continue
         break
     else:
         raise WirefeedError(
             f"batch {ingest_id}:{batch_no} conflicted {defaults.BATCH_MAX_ATTEMPTS} times in a row"
+        )
+    for entry in poisoned.values():
+        log.warning(
+            "story set aside: %s",
+            entry["error"],
+            extra={"event": "story_set_aside", "ingest_id": ingest_id, "title": entry["title"]},
         )
     counts, complete = record.count(r, ingest_id, batch_no, ctx.settings.result_ttl)
     if complete:
@@ -150,7 +163,7 @@ def finish(ctx: WorkerContext, ingest_id: str, *, render: bool = True) -> None:
     ingests does not wait behind renders of documents nobody may fetch before the next one.
     """
     r = ctx.redis
-    state, touched_json = r.hmget(keys.ingest(ingest_id), "state", "touched")
+    state, touched_json, accepted = r.hmget(keys.ingest(ingest_id), "state", "touched", "accepted")
     if state != b"publishing":
         return
     touched = list(json.loads(touched_json or "[]"))  # Lua's cjson writes an empty list as {}
@@ -162,3 +175,10 @@ def finish(ctx: WorkerContext, ingest_id: str, *, render: bool = True) -> None:
     pipe.hdel(keys.ingest(ingest_id), "touched")
     pipe.expire(keys.ingest(ingest_id), ctx.settings.result_ttl)
     pipe.execute()
+    if accepted is not None:  # served: in every feed (express: rendered at the first request)
+        seconds = max(0.0, time.time() - float(accepted))
+        if metrics.observe_served(r, ingest_id, seconds):
+            log.info(
+                "ingest done",
+                extra={"event": "ingest_done", "ingest_id": ingest_id, "seconds": round(seconds, 3)},
+            )

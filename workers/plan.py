@@ -4,6 +4,7 @@ found, the group's versions folded into it, and the stories whose text changed c
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, replace
 from functools import partial
 from typing import Any
@@ -25,6 +26,8 @@ class Plan:
     """``new``, ``updated``, ``unchanged`` and ``failed`` stories."""
     poisoned: dict[int, dict[str, Any]]
     """Group number -> the group the categorizer failed on, with the error (for ``wf:poison``)."""
+    categorize_seconds: float | None = None
+    """Seconds the categorizer took on the batch's changed stories (``None``: none changed)."""
 
 
 def plan_batch(
@@ -45,9 +48,12 @@ def plan_batch(
         for group, found in zip(groups, stored, strict=True)
     ]
     retag = [n for n, f in enumerate(folds) if f.story is not None and f.text_changed]
+    started = time.perf_counter()
     results = categorize_isolated(ctx, [TaggingInput.from_story(folds[n].story) for n in retag])  # type: ignore[arg-type]
+    took = time.perf_counter() - started if retag else None
     tags = dict(zip(retag, results, strict=True))
     plan = Plan(changes=[], counts={"new": 0, "updated": 0, "unchanged": 0, "failed": 0}, poisoned={})
+    plan.categorize_seconds = took
     for n, (f, group) in enumerate(zip(folds, groups, strict=True)):
         result = tags.get(n)
         if isinstance(result, BaseException):

@@ -2,11 +2,11 @@
 grow in batch order (see the pseudocode in :mod:`wirefeed.workers.pipeline`).
 
 The MULTI that stores a batch's stories also notes, per batch number, its change-log entries
-and touched topics (``wf:pendlog:<ingest>``), its counts (``wf:recorded:<ingest>``) and its
-poisoned stories (:func:`note_stored`). :func:`count` then adds the counts to the ingest's
-progress with one Lua script (``_RECORD``); the script run for the last batch also appends
-every batch's log entries, moves the touched topics' stamps on and sets the ingest to
-``publishing``, atomically.
+and touched topics (``wf:pendlog:<ingest>``), its counts (``wf:recorded:<ingest>``), its
+poisoned stories and its metrics (``wf:metrics:*``) (:func:`note_stored`). :func:`count` then
+adds the counts to the ingest's progress with one Lua script (``_RECORD``); the script run for
+the last batch also appends every batch's log entries, moves the touched topics' stamps on and
+sets the ingest to ``publishing``, atomically.
 """
 
 from __future__ import annotations
@@ -15,7 +15,8 @@ import json
 
 import redis
 
-from wirefeed.feeds.store import keys
+from wirefeed.config import defaults
+from wirefeed.feeds.store import keys, metrics
 from wirefeed.feeds.store.story_store import Saved
 from wirefeed.workers import clock
 from wirefeed.workers.plan import Plan
@@ -68,6 +69,9 @@ def note_stored(pipe: redis.client.Pipeline, ingest_id: str, batch_no: int, save
     for n, entry in plan.poisoned.items():
         pipe.hset(keys.POISON, f"{ingest_id}:{batch_no}:{n}", json.dumps(entry))
     pipe.hset(keys.recorded(ingest_id), str(batch_no), json.dumps(plan.counts))
+    metrics.count_outcomes(pipe, plan.counts)  # exactly once: this MULTI runs once per batch
+    if plan.categorize_seconds is not None:
+        metrics.observe(pipe, keys.METRIC_CATEGORIZE, plan.categorize_seconds, defaults.CATEGORIZE_BUCKETS)
 
 
 def count(client: redis.Redis, ingest_id: str, batch_no: int, result_ttl: int) -> tuple[dict[str, int], bool]:

@@ -7,26 +7,20 @@ categorizer, so a non-forking worker is both faster and safe (jobs keep no globa
 from __future__ import annotations
 
 import logging
+import socket
 import time
 
 import redis
 from rq import Queue, SimpleWorker
 
 from wirefeed.config import defaults
+from wirefeed.config.logs import setup_logging
 from wirefeed.config.settings import Settings
-from wirefeed.feeds.store import keys
+from wirefeed.feeds.queue.workers import QUEUES
 from wirefeed.workers import context
 from wirefeed.workers.liveness import Heartbeat
 
 log = logging.getLogger(__name__)
-
-QUEUES = {
-    "ingest": keys.INGEST_QUEUE,
-    "express": keys.EXPRESS_QUEUE,
-    "categorize": keys.CATEGORIZE_QUEUE,
-    "websub": keys.WEBSUB_QUEUE,
-}
-"""Short names (as ``wirefeed worker --queues`` takes them) of the rq queues."""
 
 
 def run_worker(
@@ -38,9 +32,10 @@ def run_worker(
     back and starts a fresh rq worker (the job it held is re-queued by the other workers'
     reapers, since it names the old, now silent, worker).
     """
-    ctx = context.build(settings)
+    setup_logging(settings.log_format, role=f"worker:{','.join(queues)}")
+    ctx = context.build(settings)  # loads the taxonomy and the categorizer (and its model) now
     context.install(ctx)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    log.info("worker ready", extra={"event": "worker_ready", "queues": queues})
     while True:
         worker = SimpleWorker(
             [Queue(QUEUES[q], connection=ctx.redis) for q in queues],
@@ -49,7 +44,8 @@ def run_worker(
         )
         heartbeat: Heartbeat | None = None
         try:
-            heartbeat = Heartbeat(ctx.redis, worker.name, [QUEUES[q] for q in queues]).start()
+            info = {"queues": queues, "host": socket.gethostname(), "model": _model_state(ctx)}
+            heartbeat = Heartbeat(ctx.redis, worker.name, [QUEUES[q] for q in queues], info=info).start()
             return worker.work(burst=burst, with_scheduler=True, logging_level="WARNING")
         except (redis.ConnectionError, redis.TimeoutError) as exc:
             if burst or worker._shutdown_requested_date is not None:
@@ -59,6 +55,11 @@ def run_worker(
         finally:
             if heartbeat is not None:
                 heartbeat.stop()
+
+
+def _model_state(ctx: context.WorkerContext) -> str:
+    """``loaded`` when the taxonomy's classifier model is in memory, ``rules`` when it has none."""
+    return "loaded" if ctx.taxonomy.classifier is not None or ctx.settings.categorizer else "rules"
 
 
 def _wait_for_redis(client: redis.Redis) -> None:

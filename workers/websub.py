@@ -54,6 +54,7 @@ from wirefeed.config.settings import Settings
 from wirefeed.errors import CallbackRefused, CallbackUnresolvable, DeliveryFailed
 from wirefeed.feeds.render.formats import MEDIA_TYPES
 from wirefeed.feeds.render.publish import publish
+from wirefeed.feeds.store import metrics
 from wirefeed.feeds.websub.hub import callback_target
 from wirefeed.feeds.websub.net import send
 from wirefeed.feeds.websub.store import (
@@ -153,6 +154,7 @@ def run_deliver(ctx: WorkerContext, sub_id: str) -> dict[str, str]:
         return {"status": "no subscription"}
     if sub.expired(time.time()):
         store.unsubscribe(sub.id, sub.slug, callback=sub.callback, if_expired_by=time.time())
+        metrics.count_websub(ctx.redis, "expired")
         return {"status": "lease ended"}
     body = _current_body(ctx, sub.slug, sub.fmt)
     headers = {
@@ -166,18 +168,23 @@ def run_deliver(ctx: WorkerContext, sub_id: str) -> dict[str, str]:
     except CallbackRefused as exc:  # now resolves somewhere it may not go: skip, do not retry
         store.record_attempt(sub.id, f"refused: {exc}")
         log.warning("websub delivery to %s refused: %s", sub.callback, exc)
+        metrics.count_websub(ctx.redis, "refused")
         return {"status": "refused"}
     try:
         answer = send(target, "POST", timeout=settings.websub_timeout, headers=headers, body=body)
     except Exception as exc:
         store.record_attempt(sub.id, f"{type(exc).__name__}: {exc}")
+        metrics.count_websub(ctx.redis, "failed")
         raise DeliveryFailed(f"delivery to {sub.callback} failed: {exc}") from exc
     store.record_attempt(sub.id, str(answer.status))
     if 200 <= answer.status < 300:
+        metrics.count_websub(ctx.redis, "delivered")
         return {"status": str(answer.status)}
     if answer.status == 410:  # Gone: the subscriber does not want it any more
         store.unsubscribe(sub.id, sub.slug, callback=sub.callback)
+        metrics.count_websub(ctx.redis, "gone")
         return {"status": "410: unsubscribed"}
+    metrics.count_websub(ctx.redis, "failed")
     raise DeliveryFailed(f"delivery to {sub.callback} answered {answer.status}")
 
 

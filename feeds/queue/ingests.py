@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,7 +21,7 @@ from wirefeed.config import defaults
 from wirefeed.config.settings import Settings
 from wirefeed.errors import InputRejected, NoSuchIngest
 from wirefeed.feeds.queue.jobs import job_options
-from wirefeed.feeds.store import keys
+from wirefeed.feeds.store import keys, metrics
 from wirefeed.feeds.stories.parse import parse_dump
 
 
@@ -91,8 +92,10 @@ def submit(client: redis.Redis, settings: Settings, data: bytes, source: str) ->
             "new": 0,
             "updated": 0,
             "unchanged": 0,
+            "accepted": repr(time.time()),
         },
     )
+    metrics.count_outcomes(pipe, {"rejected": len(result.errors)})
     pipe.execute()
     express = len(result.stories) <= settings.express_max_stories
     Queue(keys.EXPRESS_QUEUE if express else keys.INGEST_QUEUE, connection=client).enqueue_call(
@@ -116,12 +119,24 @@ def progress(client: redis.Redis, ingest_id: str) -> Progress:
 
 
 def wait(
-    client: redis.Redis, ingest_id: str, timeout: float, poll: float = defaults.INGEST_POLL_SECONDS
+    client: redis.Redis,
+    ingest_id: str,
+    timeout: float,
+    *,
+    poll: float = defaults.INGEST_POLL_SECONDS,
+    on_progress: Callable[[Progress], None] | None = None,
+    every: float = defaults.PROGRESS_SECONDS,
 ) -> Progress:
-    """Block until the ingest is done (or ``timeout`` seconds pass); return its progress."""
+    """Block until the ingest is done (or ``timeout`` seconds pass); return its progress, also
+    handed to ``on_progress`` at most every ``every`` seconds and at the end."""
     deadline = time.monotonic() + timeout
+    shown = 0.0
     while True:
         state = progress(client, ingest_id)
-        if state.done or time.monotonic() > deadline:
+        finished = state.done or time.monotonic() > deadline
+        if on_progress is not None and (finished or time.monotonic() - shown >= every):
+            on_progress(state)
+            shown = time.monotonic()
+        if finished:
             return state
         time.sleep(poll)

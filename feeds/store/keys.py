@@ -125,7 +125,8 @@ def dump(ingest_id: str) -> str:
 def ingest(ingest_id: str) -> str:
     """Hash: an ingest's progress, ``state`` (queued, categorizing, publishing, done), ``source``,
     ``stories``, ``batches``, ``batches_done``, ``new``, ``updated``, ``unchanged``, ``failed``,
-    ``errors`` (JSON) and, while publishing, ``touched`` (JSON)."""
+    ``errors`` (JSON), ``accepted`` (s since the epoch), ``observed`` (its served time was counted)
+    and, while publishing, ``touched`` (JSON)."""
     return f"{PREFIX}ingest:{ingest_id}"
 
 
@@ -166,6 +167,27 @@ def alive(worker_name: str) -> str:
 def reap_lock(job_id: str) -> str:
     """String with a TTL: held while one reaper re-queues an abandoned job."""
     return f"{PREFIX}reap:{job_id}"
+
+
+WORKERS = f"{PREFIX}workers"
+"""Hash: worker name -> what its heartbeat reports (JSON: ``queues``, ``host``, ``model``); the
+worker is live while its ``wf:alive:<name>`` exists (readers drop entries of dead workers)."""
+
+
+# -- metrics (written by whoever counts, read by the web's /metrics at scrape time) ----------
+
+METRIC_STORIES = f"{PREFIX}metrics:stories"
+"""Hash: outcome (new, updated, unchanged, failed, rejected, withdrawn) -> stories, all time."""
+
+METRIC_SERVED = f"{PREFIX}metrics:served"
+"""Hash: a histogram of seconds from an ingest accepted to its stories served; bucket upper
+bound (``le``, non-cumulative) -> count, ``sum``, ``count``."""
+
+METRIC_CATEGORIZE = f"{PREFIX}metrics:categorize"
+"""Hash: a histogram (as ``METRIC_SERVED``) of seconds a categorizer took per batch."""
+
+METRIC_WEBSUB = f"{PREFIX}metrics:websub"
+"""Hash: WebSub delivery result (delivered, gone, failed, refused, expired) -> deliveries."""
 
 
 # -- WebSub hub ----------------------------------------------------------------------------

@@ -17,7 +17,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import subprocess
 import threading
 import time
@@ -29,6 +28,7 @@ import psutil
 import pytest
 import requests
 
+from tests import clients
 from tests.reliability.conftest import RedisServer, Stack, post, wait_for
 from tests.reliability.dumps import dump, unique_titles
 from tests.reliability.observe import rq_leftovers
@@ -143,9 +143,7 @@ def _start_wrk(wrk: str, base: str, script: Path) -> subprocess.Popen[str]:
 def test_soak_feeds_under_load_while_ingesting(
     redis_server: RedisServer, stack: Stack, tmp_path: Path
 ) -> None:
-    wrk = shutil.which("wrk")
-    if wrk is None:
-        pytest.skip("wrk is not installed (Debian package wrk; .ci/run installs it)")
+    wrk = clients.binary("wrk")
     url = redis_server.url()
     client = redis_server.client()
     web, base = stack.web(url, workers=2, WIREFEED_INGEST_RATE="1000000")
