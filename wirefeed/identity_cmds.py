@@ -52,11 +52,11 @@ def cmd_merge(args: argparse.Namespace) -> int:
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     """Add the ``split`` and ``merge`` commands to the ``wirefeed`` parser."""
     sp = sub.add_parser("split", help="make a story's latest merged-in version a story of its own")
-    sp.add_argument("story_id")
+    sp.add_argument("story_id", metavar="STORY_ID", help="the story merged into wrongly")
     sp.add_argument("--json", action="store_true", help="print the result as JSON")
     sp.set_defaults(func=cmd_split)
     mg = sub.add_parser("merge", help="make story NEW_ID (a missed resend) the latest version of OLD_ID")
-    mg.add_argument("old_id")
-    mg.add_argument("new_id")
+    mg.add_argument("old_id", metavar="OLD_ID", help="the story to keep; NEW_ID becomes its latest version")
+    mg.add_argument("new_id", metavar="NEW_ID", help="the missed resend; its id then redirects to OLD_ID")
     mg.add_argument("--json", action="store_true", help="print the result as JSON")
     mg.set_defaults(func=cmd_merge)
