@@ -7,13 +7,14 @@ Nothing reads configuration at import time: the caller builds :class:`wirefeed.c
 from __future__ import annotations
 
 import redis
-from flask import Flask, Response
+from flask import Flask, Response, g
 
 from wirefeed.config import defaults
 from wirefeed.config.settings import Settings
 from wirefeed.errors import StoreUnavailable
 from wirefeed.feeds.categorize.taxonomy import Taxonomy
-from wirefeed.feeds.store.connection import connect
+from wirefeed.feeds.render import cdn
+from wirefeed.feeds.store.connection import client_for
 from wirefeed.feeds.store.story_store import StoryStore
 from wirefeed.services import api, feeds_bp, health, pages, websub_bp
 from wirefeed.services.fast_feeds import FastFeeds
@@ -23,9 +24,7 @@ from wirefeed.services.state import AppState
 
 def create_app(settings: Settings, client: redis.Redis | None = None) -> Flask:
     if client is None:
-        if settings.redis_url is None:
-            raise ValueError("create_app needs settings.redis_url (wirefeed up/serve set it)")
-        client = connect(settings.redis_url)
+        client = client_for(settings)
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = settings.max_dump_bytes
     app.json.sort_keys = False  # type: ignore[attr-defined]
@@ -37,6 +36,7 @@ def create_app(settings: Settings, client: redis.Redis | None = None) -> Flask:
 
     @app.errorhandler(redis.ConnectionError)
     @app.errorhandler(redis.TimeoutError)
+    @app.errorhandler(redis.exceptions.ReadOnlyError)  # a demoted primary, under a plain REDIS_URL
     @app.errorhandler(StoreUnavailable)
     def _redis_down(exc: Exception) -> Response:
         return Response(
@@ -48,6 +48,10 @@ def create_app(settings: Settings, client: redis.Redis | None = None) -> Flask:
 
     @app.after_request
     def _security_headers(resp: Response) -> Response:
+        tagged = g.pop("surrogate_keys", None)  # set by the page views (services/pages.py)
+        if tagged is not None:
+            for name, value in cdn.headers(tagged):
+                resp.headers[name] = value
         for name, value in SECURITY_HEADERS:
             resp.headers.setdefault(name, value)
         if resp.mimetype == "text/html":

@@ -15,9 +15,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, abort, jsonify, render_template
+from flask import Blueprint, Response, abort, g, jsonify, render_template
 
 from wirefeed.config import defaults
+from wirefeed.feeds.render import cdn
 from wirefeed.feeds.render.formats import FORMATS, OPML_MEDIA_TYPE, body_html, feed_url, render_opml
 from wirefeed.feeds.render.publish import topic_title
 from wirefeed.feeds.store import keys
@@ -25,6 +26,12 @@ from wirefeed.feeds.websub.store import hub_url
 from wirefeed.services.state import AppState, state
 
 bp = Blueprint("pages", __name__)
+
+
+def _tag(*surrogate_keys: str) -> None:
+    """Name what this page shows for a CDN (``Surrogate-Key``/``Cache-Tag``, added by the app)."""
+    g.surrogate_keys = [cdn.PAGES, *surrogate_keys]
+
 
 def _topic_rows(st: AppState) -> list[dict[str, Any]]:
     slugs = [keys.ALL_TOPIC, *st.taxonomy.topics]
@@ -51,6 +58,7 @@ def _topic_rows(st: AppState) -> list[dict[str, Any]]:
 def index() -> str:
     st = state()
     topics = _topic_rows(st)
+    _tag(cdn.topic_key(keys.ALL_TOPIC))
     return render_template(
         "index.html",
         title=st.settings.feed_title,
@@ -70,6 +78,7 @@ def topic_page(slug: str) -> str:
     rows = _topic_rows(st)
     by_slug = {r["slug"]: r for r in rows}
     row = by_slug[slug]
+    _tag(cdn.topic_key(slug), *(cdn.topic_key(r["slug"]) for r in rows if r["parent"] == slug))
     return render_template(
         "topic.html",
         title=st.settings.feed_title,
@@ -88,6 +97,7 @@ def story_page(story_id: str) -> str:
     story = st.store.get(story_id) if story_id.isalnum() and len(story_id) <= 64 else None
     if story is None:
         abort(404)
+    _tag(cdn.story_key(story.id))
     return render_template(
         "story.html",
         title=st.settings.feed_title,
@@ -100,12 +110,14 @@ def story_page(story_id: str) -> str:
 
 @bp.get("/topics")
 def topics_json() -> Response:
+    _tag(cdn.topic_key(keys.ALL_TOPIC))
     return jsonify({"topics": _topic_rows(state())})
 
 
 @bp.get("/opml")
 def opml() -> Response:
     st = state()
+    _tag()
     topics = [(t.slug, t.title, t.description) for t in st.taxonomy.topics.values()]
     body = render_opml(st.settings.base_url, st.settings.feed_title, topics)
     return Response(body, 200, content_type=OPML_MEDIA_TYPE)

@@ -48,12 +48,11 @@ def cmd_up(args: argparse.Namespace) -> int:
 
 def cmd_ingest(args: argparse.Namespace) -> int:
     from wirefeed.feeds.queue import ingests
-    from wirefeed.feeds.store.connection import connect
-    from wirefeed.runtime import resolve_redis_url
+    from wirefeed.runtime import redis_client
     from wirefeed.supervisor import read_dump
 
     settings = _settings(args)
-    client = connect(resolve_redis_url(settings))
+    client = redis_client(settings)
     status = 0
     for path_str in args.paths:
         path = Path(path_str)
@@ -90,11 +89,10 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
-    from wirefeed.runtime import resolve_redis_url
+    from wirefeed.runtime import resolve
     from wirefeed.workers.runner import QUEUES, run_worker
 
-    settings = Settings.from_env()
-    settings = settings.with_(redis_url=resolve_redis_url(settings))
+    settings = resolve(Settings.from_env())
     queues = [q.strip() for q in args.queues.split(",") if q.strip()]
     bad = [q for q in queues if q not in QUEUES]
     if bad:
@@ -105,11 +103,12 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from wirefeed.runtime import resolve_redis_url
+    from wirefeed.runtime import resolve
 
-    settings = _settings(args)
-    url = resolve_redis_url(settings)
-    env = {**os.environ, "REDIS_URL": url, "WIREFEED_BASE_URL": settings.base_url}
+    settings = resolve(_settings(args))
+    env = {**os.environ, "WIREFEED_BASE_URL": settings.base_url}
+    if settings.redis_url:
+        env["REDIS_URL"] = settings.redis_url
     argv = [
         sys.executable,
         "-m",
@@ -138,11 +137,10 @@ def cmd_check_worker(args: argparse.Namespace) -> int:
 
     from rq import Worker
 
-    from wirefeed.feeds.store.connection import connect
-    from wirefeed.runtime import resolve_redis_url
+    from wirefeed.runtime import redis_client
     from wirefeed.workers.runner import QUEUES
 
-    client = connect(resolve_redis_url(Settings.from_env()))
+    client = redis_client(Settings.from_env())
     wanted = {QUEUES[q.strip()] for q in args.queues.split(",") if q.strip()}
     host = socket.gethostname()
     for worker in Worker.all(connection=client):
@@ -153,10 +151,9 @@ def cmd_check_worker(args: argparse.Namespace) -> int:
 
 
 def _client() -> redis.Redis:
-    from wirefeed.feeds.store.connection import connect
-    from wirefeed.runtime import resolve_redis_url
+    from wirefeed.runtime import redis_client
 
-    return connect(resolve_redis_url(Settings.from_env()))
+    return redis_client(Settings.from_env())
 
 
 def cmd_failed(args: argparse.Namespace) -> int:

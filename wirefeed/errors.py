@@ -67,3 +67,11 @@ class DeliveryFailed(WirefeedError):
 
 class EmbeddedRedisError(WirefeedError):
     """The embedded Redis server could not be found or started."""
+
+
+class NotReplicated(StoreUnavailable):
+    """Fewer replicas than ``WIREFEED_MIN_REPLICAS`` confirmed a write in time (the API answers 503)."""
+
+
+class PurgeFailed(WirefeedError):
+    """The purge endpoint did not take a purge (rq retries the job)."""

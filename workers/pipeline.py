@@ -41,6 +41,7 @@ In pseudocode (each step names the function, and the module, that runs it)::
                 HSET wf:poison <ingest>:<n>:<i> (stories the categorizer failed on)
                 HSET wf:recorded:<ingest> n counts
             DEL wf:batch:<ingest>:<n>
+        request_purge(story-<id> of every stored change)   # feeds.render.cdn (WIREFEED_PURGE_URL)
         count: _RECORD (Lua)                          # workers.record
             counts -> wf:ingest:<ingest>, batches_done += 1
             at the last batch:                        #   the ingest completes, atomically:
@@ -49,6 +50,7 @@ In pseudocode (each step names the function, and the module, that runs it)::
         finish(ingest) if this batch completed it     #   (or a re-run finds it still publishing)
             publish(touched)                          #   render each touched feed once per ingest
             hub.notify(touched)                       #   feeds.websub.hub: push to subscribers (rq jobs)
+            request_purge(topic-<slug> of touched)    #   feeds.render.cdn: CDN purge (rq job)
             state=done
 
 Between a batch's save and its ingest's completion a reader sees the new stories in the topic
@@ -69,6 +71,7 @@ import redis
 from wirefeed.config import defaults
 from wirefeed.errors import WirefeedError
 from wirefeed.feeds.queue.payload import decode_batch
+from wirefeed.feeds.render import cdn
 from wirefeed.feeds.render.publish import publish
 from wirefeed.feeds.store import keys
 from wirefeed.feeds.websub import hub
@@ -108,6 +111,7 @@ def run_batch(ctx: WorkerContext, ingest_id: str, batch_no: int, *, render: bool
     """
     r = ctx.redis
     batch_key = keys.batch(f"{ingest_id}:{batch_no}")
+    changed: list[str] = []
     for _ in range(defaults.BATCH_MAX_ATTEMPTS):
         with r.pipeline(transaction=True) as pipe:
             try:
@@ -127,6 +131,7 @@ def run_batch(ctx: WorkerContext, ingest_id: str, batch_no: int, *, render: bool
                 record.note_stored(pipe, ingest_id, batch_no, saved, plan)
                 pipe.delete(batch_key)
                 pipe.execute()
+                changed = [e.rpartition(":")[0] for e in saved.log.get(keys.ALL_TOPIC, [])]
             except redis.WatchError:
                 continue
         break
@@ -134,6 +139,8 @@ def run_batch(ctx: WorkerContext, ingest_id: str, batch_no: int, *, render: bool
         raise WirefeedError(
             f"batch {ingest_id}:{batch_no} conflicted {defaults.BATCH_MAX_ATTEMPTS} times in a row"
         )
+    if changed:
+        cdn.request_purge(r, ctx.settings, [cdn.story_key(i) for i in changed])
     counts, complete = record.count(r, ingest_id, batch_no, ctx.settings.result_ttl)
     if complete:
         finish(ctx, ingest_id, render=render)
@@ -156,6 +163,7 @@ def finish(ctx: WorkerContext, ingest_id: str, *, render: bool = True) -> None:
     if render:
         publish(ctx.store, ctx.taxonomy, ctx.settings, touched)
     hub.notify(r, ctx.settings, touched)
+    cdn.request_purge(r, ctx.settings, [cdn.topic_key(slug) for slug in touched])
     pipe = r.pipeline(transaction=True)
     pipe.hset(keys.ingest(ingest_id), "state", "done")
     pipe.hdel(keys.ingest(ingest_id), "touched")

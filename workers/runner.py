@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import logging
 import time
+from functools import partial
 
 import redis
 from rq import Queue, SimpleWorker
 
 from wirefeed.config import defaults
 from wirefeed.config.settings import Settings
+from wirefeed.feeds.queue import ingests
 from wirefeed.feeds.store import keys
 from wirefeed.workers import context
 from wirefeed.workers.liveness import Heartbeat
@@ -35,11 +37,14 @@ def run_worker(
     """Work on ``queues`` (short names) until stopped (or, with ``burst``, until they are empty).
 
     If Redis goes away while a job runs, rq's loop gives up; this loop waits for Redis to come
-    back and starts a fresh rq worker (the job it held is re-queued by the other workers'
-    reapers, since it names the old, now silent, worker).
+    back (the same server, or the primary a failover promoted) and starts a fresh rq worker
+    (the job it held is re-queued by the other workers' reapers, since it names the old, now
+    silent, worker). A worker that survived a failover idle re-queues the jobs the new primary
+    still lists as its own but that it does not run (:class:`~wirefeed.workers.liveness.Own`).
     """
     ctx = context.build(settings)
     context.install(ctx)
+    takes_ingests = bool({"ingest", "express"} & set(queues))
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     while True:
         worker = SimpleWorker(
@@ -47,9 +52,16 @@ def run_worker(
             connection=ctx.redis,
             name=name,
         )
+        worker.max_connection_wait_time = defaults.RECONNECT_POLL_SECONDS * 4  # rq's backoff, capped
         heartbeat: Heartbeat | None = None
         try:
-            heartbeat = Heartbeat(ctx.redis, worker.name, [QUEUES[q] for q in queues]).start()
+            heartbeat = Heartbeat(
+                ctx.redis,
+                worker.name,
+                [QUEUES[q] for q in queues],
+                running=partial(_running, worker),
+                tick=partial(ingests.enqueue_stranded, ctx.redis, settings) if takes_ingests else None,
+            ).start()
             return worker.work(burst=burst, with_scheduler=True, logging_level="WARNING")
         except (redis.ConnectionError, redis.TimeoutError) as exc:
             if burst or worker._shutdown_requested_date is not None:
@@ -59,6 +71,11 @@ def run_worker(
         finally:
             if heartbeat is not None:
                 heartbeat.stop()
+
+
+def _running(worker: SimpleWorker) -> set[str]:
+    """The jobs ``worker`` runs now, from its own memory."""
+    return {e.job_id for e in list(worker.executions.values())}
 
 
 def _wait_for_redis(client: redis.Redis) -> None:
