@@ -13,6 +13,34 @@ from __future__ import annotations
 REDIS_URL: str | None = None
 """Redis to use; unset, ``wirefeed up`` runs an embedded redis-server in ``DATA_DIR`` (``REDIS_URL``)."""
 
+REDIS_SENTINELS: tuple[str, ...] = ()
+"""Sentinels (``host:port``, comma-separated) to find the current Redis primary through; set,
+``REDIS_URL`` is not used and every process follows a failover (``REDIS_SENTINELS``)."""
+
+REDIS_SENTINEL_MASTER = "wirefeed"
+"""Name the Sentinels monitor the primary under (``REDIS_SENTINEL_MASTER``)."""
+
+REDIS_SENTINEL_PASSWORD: str | None = None
+"""Password of the Sentinels themselves, if they require one (``REDIS_SENTINEL_PASSWORD``)."""
+
+REDIS_PASSWORD: str | None = None
+"""Password of the primary and replicas found through Sentinel (``REDIS_PASSWORD``)."""
+
+REDIS_DB = 0
+"""Database number on the primary found through Sentinel (``REDIS_DB``)."""
+
+MIN_REPLICAS = 0
+"""Replicas that must hold a dump before ``POST /api/ingest`` answers 202 (``WAIT``); 0 answers
+once the primary has it (``WIREFEED_MIN_REPLICAS``)."""
+
+REPLICA_WAIT_SECONDS = 2.0
+"""Seconds the ingest API waits for ``MIN_REPLICAS`` replicas before it answers 503
+(``WIREFEED_REPLICA_WAIT``)."""
+
+STRANDED_INGEST_SECONDS = 30
+"""Seconds after which a replicated dump whose job never reached the queue (its primary died
+in between) is queued by the ingest workers."""
+
 INGEST_TOKEN: str | None = None
 """Bearer token of ``POST /api/ingest``; unset, the API is off and ``wirefeed up`` makes one
 (``WIREFEED_INGEST_TOKEN``)."""
@@ -285,6 +313,25 @@ STALE_CACHE_FEEDS = 256
 
 HOME_PAGE_STORIES = 20
 """Latest stories listed on the home page."""
+
+# -- CDN in front: purges after a publish ----------------------------------------------------
+
+PURGE_URL: str | None = None
+"""URL that gets a POST with the surrogate keys (JSON) to purge after each publish; unset, no
+purges (``WIREFEED_PURGE_URL``)."""
+
+PURGE_HEADER: str | None = None
+"""One ``Name: value`` header sent with each purge, e.g. ``Fastly-Key: ...`` or
+``Authorization: Bearer ...`` (``WIREFEED_PURGE_HEADER``)."""
+
+PURGE_TIMEOUT = 5.0
+"""Seconds a purge request may take to connect and to answer."""
+
+PURGE_RETRY_INTERVALS = (5, 30, 120, 600)
+"""Seconds between the retries of a failed purge (run by the websub worker's rq scheduler)."""
+
+PURGE_MAX_KEYS = 256
+"""Most surrogate keys sent in one purge request (Fastly's limit per batch purge)."""
 
 # -- WebSub hub ----------------------------------------------------------------------------
 

@@ -24,6 +24,15 @@ class Settings:
     """Everything wirefeed can be told; see :mod:`wirefeed.config.defaults` for each field's meaning."""
 
     redis_url: str | None = defaults.REDIS_URL
+    redis_sentinels: tuple[str, ...] = defaults.REDIS_SENTINELS
+    redis_sentinel_master: str = defaults.REDIS_SENTINEL_MASTER
+    redis_sentinel_password: str | None = defaults.REDIS_SENTINEL_PASSWORD
+    redis_password: str | None = defaults.REDIS_PASSWORD
+    redis_db: int = defaults.REDIS_DB
+    min_replicas: int = defaults.MIN_REPLICAS
+    replica_wait: float = defaults.REPLICA_WAIT_SECONDS
+    purge_url: str | None = defaults.PURGE_URL
+    purge_header: str | None = defaults.PURGE_HEADER
     base_url: str = defaults.BASE_URL
     ingest_token: str | None = defaults.INGEST_TOKEN
     data_dir: Path = Path(defaults.DATA_DIR)
@@ -89,7 +98,22 @@ class Settings:
         if self.websub_timeout <= 0 or any(i < 0 for i in self.websub_retry_intervals):
             raise ConfigError("websub_timeout must be positive and retry intervals not negative")
         object.__setattr__(self, "websub_retry_intervals", tuple(self.websub_retry_intervals))
+        object.__setattr__(self, "redis_sentinels", tuple(self.redis_sentinels))
         object.__setattr__(self, "websub_allow", tuple(self.websub_allow))
+        self._check_redis_and_outputs()
+
+    def _check_redis_and_outputs(self) -> None:
+        """The Sentinel, replica, purge and log settings (a :class:`ConfigError` for a bad one)."""
+        for addr in self.redis_sentinels:
+            host, _, port = addr.rpartition(":")
+            if not host or not port.isdigit():
+                raise ConfigError(f"REDIS_SENTINELS holds host:port pairs, got {addr!r}")
+        if self.min_replicas < 0 or self.replica_wait <= 0:
+            raise ConfigError("WIREFEED_MIN_REPLICAS must not be negative and WIREFEED_REPLICA_WAIT positive")
+        if self.purge_url and not self.purge_url.startswith(("http://", "https://")):
+            raise ConfigError(f"WIREFEED_PURGE_URL must be an http(s) URL, got {self.purge_url!r}")
+        if self.purge_header and not self.purge_header.partition(":")[2].strip():
+            raise ConfigError("WIREFEED_PURGE_HEADER must look like 'Name: value'")
         if self.log_format not in ("text", "json"):
             raise ConfigError(f"WIREFEED_LOG_FORMAT must be text or json, got {self.log_format!r}")
 
@@ -109,6 +133,15 @@ class Settings:
 
         return cls(
             redis_url=env.get("REDIS_URL") or defaults.REDIS_URL,
+            redis_sentinels=tuple(_items(env, "REDIS_SENTINELS", defaults.REDIS_SENTINELS)),
+            redis_sentinel_master=env.get("REDIS_SENTINEL_MASTER") or defaults.REDIS_SENTINEL_MASTER,
+            redis_sentinel_password=env.get("REDIS_SENTINEL_PASSWORD") or defaults.REDIS_SENTINEL_PASSWORD,
+            redis_password=env.get("REDIS_PASSWORD") or defaults.REDIS_PASSWORD,
+            redis_db=num("REDIS_DB", defaults.REDIS_DB),
+            min_replicas=num("WIREFEED_MIN_REPLICAS", defaults.MIN_REPLICAS),
+            replica_wait=_seconds(env, "WIREFEED_REPLICA_WAIT", defaults.REPLICA_WAIT_SECONDS),
+            purge_url=env.get("WIREFEED_PURGE_URL") or defaults.PURGE_URL,
+            purge_header=env.get("WIREFEED_PURGE_HEADER") or defaults.PURGE_HEADER,
             base_url=env.get("WIREFEED_BASE_URL") or defaults.BASE_URL,
             ingest_token=env.get("WIREFEED_INGEST_TOKEN") or defaults.INGEST_TOKEN,
             data_dir=Path(env.get("WIREFEED_DATA_DIR") or defaults.DATA_DIR),
@@ -161,6 +194,14 @@ class Settings:
         if self.base_url in (default_base, defaults.BASE_URL):
             return self.with_(port=port, base_url=f"http://{self.host}:{port}")
         return self.with_(port=port)
+
+    def sentinel_addresses(self) -> list[tuple[str, int]]:
+        """``REDIS_SENTINELS`` as (host, port) pairs; empty when Sentinel is not used."""
+        out = []
+        for addr in self.redis_sentinels:
+            host, _, port = addr.rpartition(":")
+            out.append((host.strip("[]"), int(port)))
+        return out
 
     def with_(self, **changes: object) -> Settings:
         """A copy with some fields changed (used by the CLI and tests)."""

@@ -7,7 +7,7 @@ Nothing reads configuration at import time: the caller builds :class:`wirefeed.c
 from __future__ import annotations
 
 import redis
-from flask import Flask, Response, render_template, request
+from flask import Flask, Response, g, render_template, request
 from werkzeug.exceptions import NotFound
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -15,7 +15,8 @@ from wirefeed.config import defaults
 from wirefeed.config.settings import Settings
 from wirefeed.errors import StoreUnavailable
 from wirefeed.feeds.categorize.taxonomy import Taxonomy
-from wirefeed.feeds.store.connection import connect
+from wirefeed.feeds.render import cdn
+from wirefeed.feeds.store.connection import client_for
 from wirefeed.feeds.store.story_store import StoryStore
 from wirefeed.services import api, feeds_bp, health, identity_api, metrics, ninjs_bp, pages, websub_bp
 from wirefeed.services.fast_feeds import FastFeeds
@@ -25,9 +26,7 @@ from wirefeed.services.state import AppState
 
 def create_app(settings: Settings, client: redis.Redis | None = None) -> Flask:
     if client is None:
-        if settings.redis_url is None:
-            raise ValueError("create_app needs settings.redis_url (wirefeed up/serve set it)")
-        client = connect(settings.redis_url)
+        client = client_for(settings)
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = settings.max_dump_bytes
     app.json.sort_keys = False  # type: ignore[attr-defined]
@@ -51,6 +50,7 @@ def create_app(settings: Settings, client: redis.Redis | None = None) -> Flask:
 
     @app.errorhandler(redis.ConnectionError)
     @app.errorhandler(redis.TimeoutError)
+    @app.errorhandler(redis.exceptions.ReadOnlyError)  # a demoted primary, under a plain REDIS_URL
     @app.errorhandler(StoreUnavailable)
     def _redis_down(exc: Exception) -> Response:
         return Response(
@@ -76,6 +76,10 @@ def create_app(settings: Settings, client: redis.Redis | None = None) -> Flask:
 
     @app.after_request
     def _security_headers(resp: Response) -> Response:
+        tagged = g.pop("surrogate_keys", None)  # set by the page views (services/pages.py)
+        if tagged is not None:
+            for name, value in cdn.headers(tagged):
+                resp.headers[name] = value
         for name, value in SECURITY_HEADERS:
             resp.headers.setdefault(name, value)
         if resp.mimetype == "text/html":

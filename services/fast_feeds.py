@@ -39,6 +39,7 @@ from wsgiref.types import StartResponse, WSGIApplication, WSGIEnvironment
 
 import redis
 
+from wirefeed.feeds.render import cdn
 from wirefeed.feeds.render.formats import FORMATS, MEDIA_TYPES, feed_url
 from wirefeed.feeds.render.publish import hub_url
 from wirefeed.feeds.store import keys
@@ -75,6 +76,8 @@ class _Route:
     doc_key: str
     content_type: str
     link: str
+    cdn: list[tuple[str, str]]
+    """``Surrogate-Key`` and ``Cache-Tag`` (:mod:`wirefeed.feeds.render.cdn`)."""
     stale_key: str
     validators: Sequence[bytes]
     """The packed ``EVALSHA`` of the validators script for this document and topic."""
@@ -82,6 +85,12 @@ class _Route:
 
 class _Validators:
     """Runs the validators script on connections of its own.
+
+    Connections are made like the client's own, so under Sentinel they connect to the current
+    primary; an idle one to a server that is no longer the primary the client's pool knows of is
+    dropped before use (``owns_connection``), so the fast path follows a failover as the client
+    does (reading a just-demoted primary, now a replica of the new one, is harmless: at worst
+    a 304 or a body a moment stale, as with any replica).
 
     Idle connections wait in a list (``pop``/``append`` are atomic, so threads need no lock);
     there are at most as many as requests ran at once. A connection goes back only after a
@@ -91,6 +100,7 @@ class _Validators:
 
     def __init__(self, client: redis.Redis) -> None:
         self.client = client
+        self.pool = client.connection_pool
         self.script = client.register_script(_VALIDATORS)
         self._idle: list[redis.connection.AbstractConnection] = []
         self._packer = self._new()  # never connected: it only packs commands
@@ -106,6 +116,9 @@ class _Validators:
     def read(self, packed: Sequence[bytes]) -> list[bytes | int | None]:
         try:
             conn = self._idle.pop()
+            if not self.pool.owns_connection(conn):  # the primary moved (Sentinel), or a fork
+                conn.disconnect()
+                conn = self._new()
         except IndexError:
             conn = self._new()
         try:
@@ -176,6 +189,7 @@ class FastFeeds:
                     keys.feed_doc(slug, fmt),
                     MEDIA_TYPES[fmt],
                     f'{link_hub}<{feed_url(base, slug, fmt)}>; rel="self"',
+                    cdn.headers((cdn.FEEDS, cdn.topic_key(slug))),
                     stale_key(fmt, path + "?"),  # request.full_path of a request without a query
                     self.validators.pack(keys.feed_doc(slug, fmt), keys.topic_meta(slug)),
                 )
@@ -222,6 +236,7 @@ class FastFeeds:
             ("Cache-Control", self.cache_control),
             ("Vary", "Accept-Encoding"),
             ("Link", route.link),
+            *route.cdn,
         ]
         if validators_match(
             environ.get("HTTP_IF_NONE_MATCH"),

@@ -13,12 +13,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 
 import redis
 from flask import Blueprint, Response, request
 
 from wirefeed.errors import BadFeedRequest, UnknownFeed
+from wirefeed.feeds.render import cdn
 from wirefeed.feeds.render.formats import FORMATS, MEDIA_TYPES, FeedInfo, feed_url, render
 from wirefeed.feeds.render.publish import (
     archive_url,
@@ -82,14 +84,16 @@ def _serve(spec: str, fmt: str | None) -> Response:
         doc = st.stale.get(key)
         if doc is None:
             raise  # -> 503 with Retry-After (services.app)
-        resp = _respond(st, doc, req.fmt, "public, max-age=5", _public_url(), vary_accept=req.negotiated)
+        resp = _respond(
+            st, doc, req.fmt, "public, max-age=5", _public_url(), slugs=req.slugs, vary_accept=req.negotiated
+        )
         resp.headers["Warning"] = '110 - "Response is Stale"'
         return resp
     st.stale.put(key, doc)
     self_url = (
         _public_url() if not req.is_plain(st.settings) else feed_url(st.settings.base_url, req.spec, req.fmt)
     )
-    return _respond(st, doc, req.fmt, cache, self_url, vary_accept=req.negotiated)
+    return _respond(st, doc, req.fmt, cache, self_url, slugs=req.slugs, vary_accept=req.negotiated)
 
 
 @bp.get("/feeds/<slug>/archive/<int:page>.<fmt>")
@@ -130,11 +134,18 @@ def archive(slug: str, page: int, fmt: str) -> Response:
         # next page fills, so keep the cached copy only as long as the variant TTL.
         st.store.put_variant(digest, doc, st.settings.variant_ttl)
     cache = IMMUTABLE if page < full_pages else f"public, max-age={st.settings.feed_max_age}"
-    return _respond(st, doc, fmt, cache, archive_url(st.settings, slug, page, fmt))
+    return _respond(st, doc, fmt, cache, archive_url(st.settings, slug, page, fmt), slugs=[slug])
 
 
 def _respond(
-    st: AppState, doc: FeedDoc, fmt: str, cache: str, self_url: str, *, vary_accept: bool = False
+    st: AppState,
+    doc: FeedDoc,
+    fmt: str,
+    cache: str,
+    self_url: str,
+    *,
+    slugs: Sequence[str],
+    vary_accept: bool = False,
 ) -> Response:
     gzip_ok = doc.gz is not None and accepts_gzip(request.headers.get("Accept-Encoding"))
     etag = doc.etag[:-1] + '-gz"' if gzip_ok else doc.etag
@@ -144,6 +155,7 @@ def _respond(
         "Cache-Control": cache,
         "Vary": "Accept-Encoding, Accept" if vary_accept else "Accept-Encoding",
         "Link": f'<{hub_url(st.settings)}>; rel="hub", <{self_url}>; rel="self"',
+        **dict(cdn.headers([cdn.FEEDS, *(cdn.topic_key(s) for s in slugs)])),
     }
     if not_modified(request, (etag, doc.etag), doc.modified):
         return Response(status=304, headers=headers)

@@ -15,10 +15,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, abort, jsonify, make_response, redirect, render_template, url_for
+from flask import Blueprint, Response, abort, g, jsonify, make_response, redirect, render_template, url_for
 
 from wirefeed.config import defaults
 from wirefeed.feeds.identity import editing
+from wirefeed.feeds.render import cdn
 from wirefeed.feeds.render.formats import FORMATS, OPML_MEDIA_TYPE, body_html, feed_url, render_opml
 from wirefeed.feeds.render.publish import topic_title
 from wirefeed.feeds.store import keys
@@ -27,6 +28,11 @@ from wirefeed.services.ninjs_bp import find_story, story_response, wants_ninjs
 from wirefeed.services.state import AppState, state
 
 bp = Blueprint("pages", __name__)
+
+
+def _tag(*surrogate_keys: str) -> None:
+    """Name what this page shows for a CDN (``Surrogate-Key``/``Cache-Tag``, added by the app)."""
+    g.surrogate_keys = [cdn.PAGES, *surrogate_keys]
 
 
 def _topic_rows(st: AppState) -> list[dict[str, Any]]:
@@ -55,6 +61,7 @@ def _topic_rows(st: AppState) -> list[dict[str, Any]]:
 def index() -> str:
     st = state()
     topics = _topic_rows(st)
+    _tag(cdn.topic_key(keys.ALL_TOPIC))
     return render_template(
         "index.html",
         title=st.settings.feed_title,
@@ -74,6 +81,7 @@ def topic_page(slug: str) -> str:
     rows = _topic_rows(st)
     by_slug = {r["slug"]: r for r in rows}
     row = by_slug[slug]
+    _tag(cdn.topic_key(slug), *(cdn.topic_key(r["slug"]) for r in rows if r["parent"] == slug))
     return render_template(
         "topic.html",
         title=st.settings.feed_title,
@@ -99,6 +107,7 @@ def story_page(story_id: str) -> Response:
         if merged_into != story_id and st.store.get(merged_into) is not None:  # merged by an editor
             return redirect(url_for("pages.story_page", story_id=merged_into), 301)
         abort(404)
+    _tag(cdn.story_key(story.id))
     if wants_ninjs():
         return story_response(story, negotiated=True)
     page = make_response(
@@ -118,12 +127,14 @@ def story_page(story_id: str) -> Response:
 
 @bp.get("/topics")
 def topics_json() -> Response:
+    _tag(cdn.topic_key(keys.ALL_TOPIC))
     return jsonify({"topics": _topic_rows(state())})
 
 
 @bp.get("/opml")
 def opml() -> Response:
     st = state()
+    _tag()
     topics = [(t.slug, t.title, t.description) for t in st.taxonomy.topics.values()]
     body = render_opml(st.settings.base_url, st.settings.feed_title, topics)
     return Response(body, 200, content_type=OPML_MEDIA_TYPE)

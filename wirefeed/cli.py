@@ -52,13 +52,12 @@ def cmd_up(args: argparse.Namespace) -> int:
 
 def cmd_ingest(args: argparse.Namespace) -> int:
     from wirefeed.feeds.queue import ingests
-    from wirefeed.feeds.store.connection import connect
     from wirefeed.progress import ProgressLine, items, outcome_line
-    from wirefeed.runtime import resolve_redis_url
+    from wirefeed.runtime import redis_client
     from wirefeed.supervisor import read_dump
 
     settings = _settings(args)
-    client = connect(resolve_redis_url(settings))
+    client = redis_client(settings)
     status = 0
     for path_str in args.paths:
         path = Path(path_str)
@@ -99,14 +98,13 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
-    from wirefeed.runtime import resolve_redis_url
+    from wirefeed.runtime import resolve
     from wirefeed.workers.runner import run_worker
 
     queues = _queues(args.queues)
     if queues is None:
         return 2
-    settings = Settings.from_env()
-    settings = settings.with_(redis_url=resolve_redis_url(settings))
+    settings = resolve(Settings.from_env())
     run_worker(settings, queues, burst=args.burst)
     return 0
 
@@ -114,20 +112,20 @@ def cmd_worker(args: argparse.Namespace) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     import shutil
 
-    from wirefeed.runtime import check_port, resolve_redis_url
+    from wirefeed.runtime import check_port, resolve
 
-    settings = _settings(args)
+    settings = resolve(_settings(args))
     check_port(settings.host, settings.port)
-    url = resolve_redis_url(settings)
     metrics_dir = settings.web_metrics_dir().absolute()
     shutil.rmtree(metrics_dir, ignore_errors=True)  # files of an earlier run would count again
     metrics_dir.mkdir(parents=True)
     env = {
         **os.environ,
-        "REDIS_URL": url,
         "WIREFEED_BASE_URL": settings.base_url,
         "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),
     }
+    if settings.redis_url:
+        env["REDIS_URL"] = settings.redis_url
     argv = [
         sys.executable,
         "-m",
@@ -187,10 +185,9 @@ def cmd_check_worker(args: argparse.Namespace) -> int:
 
 
 def _client() -> redis.Redis:
-    from wirefeed.feeds.store.connection import connect
-    from wirefeed.runtime import resolve_redis_url
+    from wirefeed.runtime import redis_client
 
-    return connect(resolve_redis_url(Settings.from_env()))
+    return redis_client(Settings.from_env())
 
 
 def cmd_failed(args: argparse.Namespace) -> int:

@@ -76,3 +76,11 @@ class NoSuchStory(WirefeedError):
 class EditRefused(WirefeedError):
     """An editor's split or merge that cannot be done as asked, e.g. a story with no merged-in
     version, or a story merged into itself (HTTP 409, exit status 1)."""
+
+
+class NotReplicated(StoreUnavailable):
+    """Fewer replicas than ``WIREFEED_MIN_REPLICAS`` confirmed a write in time (the API answers 503)."""
+
+
+class PurgeFailed(WirefeedError):
+    """The purge endpoint did not take a purge (rq retries the job)."""

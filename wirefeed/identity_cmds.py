@@ -11,15 +11,14 @@ import redis
 
 from wirefeed.config.settings import Settings
 from wirefeed.feeds.identity import editing
-from wirefeed.feeds.store.connection import connect
 from wirefeed.feeds.store.story_store import StoryStore
 from wirefeed.feeds.websub import hub
-from wirefeed.runtime import resolve_redis_url
+from wirefeed.runtime import redis_client
 
 
 def _open() -> tuple[Settings, redis.Redis, StoryStore]:
     settings = Settings.from_env()
-    client = connect(resolve_redis_url(settings))
+    client = redis_client(settings)
     return settings, client, StoryStore(client, near_window_hours=settings.near_window_hours)
 
 

@@ -11,6 +11,7 @@ import redis
 import wirefeed.sample
 from wirefeed.config.settings import Settings
 from wirefeed.errors import StoreUnavailable, WirefeedError
+from wirefeed.feeds.store.connection import client_for
 
 SAMPLE_DUMP = Path(wirefeed.sample.__file__).with_name("wire-sample.txt")
 """The sample wire dump shipped with the project."""
@@ -21,20 +22,23 @@ def url_file(settings: Settings) -> Path:
     return settings.data_dir / "redis.url"
 
 
-def resolve_redis_url(settings: Settings) -> str:
-    """``REDIS_URL`` if set, else the embedded Redis of a running ``wirefeed up`` in the same data dir."""
-    if settings.redis_url:
-        return settings.redis_url
+def resolve(settings: Settings) -> Settings:
+    """``settings`` if they name a Redis (``REDIS_SENTINELS`` or ``REDIS_URL``), else with the
+    URL of the embedded Redis of a running ``wirefeed up`` in the same data dir (a convenience
+    of one machine: nothing else reads that file)."""
+    if settings.redis_sentinels or settings.redis_url:
+        return settings
     path = url_file(settings)
     if path.exists():
         url = path.read_text().strip()
         try:
             redis.Redis.from_url(url, socket_connect_timeout=0.5).ping()
-            return url
+            return settings.with_(redis_url=url)
         except redis.RedisError:
             pass
     raise StoreUnavailable(
-        f"no Redis: set REDIS_URL, or start `wirefeed up` (its embedded Redis is found via {path})"
+        "no Redis: set REDIS_URL (or REDIS_SENTINELS), or start `wirefeed up` "
+        f"(its embedded Redis is found via {path})"
     )
 
 
@@ -52,3 +56,9 @@ def check_port(host: str, port: int) -> None:
                 free.bind((host, 0))
                 other = free.getsockname()[1]
             raise WirefeedError(f"port {port} is in use; try --port {other}") from None
+
+
+def redis_client(settings: Settings) -> redis.Redis:
+    """The client of the CLI's commands: :func:`resolve`, then
+    :func:`~wirefeed.feeds.store.connection.client_for`."""
+    return client_for(resolve(settings))

@@ -35,7 +35,7 @@ from wirefeed.config import defaults
 from wirefeed.config.settings import Settings
 from wirefeed.errors import InputRejected, WirefeedError
 from wirefeed.feeds.queue import ingests
-from wirefeed.feeds.store.connection import connect
+from wirefeed.feeds.store.connection import client_for
 from wirefeed.progress import items, outcome_line
 from wirefeed.redis_server import EmbeddedRedis
 from wirefeed.runtime import SAMPLE_DUMP, check_port, url_file
@@ -94,11 +94,11 @@ class Supervisor:
 
     # -- start -------------------------------------------------------------------
     def start(self) -> str:
-        """Start everything; return the Redis URL in use."""
+        """Start everything; return the Redis URL in use (``sentinel:<master>`` with Sentinel)."""
         s = self.settings
         check_port(s.host, s.port)
         url = s.redis_url
-        if url is None:
+        if url is None and not s.redis_sentinels:
             self.redis_server = EmbeddedRedis(s.data_dir / "redis", binary=s.redis_server).start()
             url = self.redis_server.url
             url_file(s).parent.mkdir(parents=True, exist_ok=True)
@@ -107,7 +107,7 @@ class Supervisor:
         self.settings = s = s.with_(redis_url=url)
         env = {
             **os.environ,
-            "REDIS_URL": url,
+            **({"REDIS_URL": url} if url else {}),
             "WIREFEED_BASE_URL": s.base_url,
             "WIREFEED_DATA_DIR": str(s.data_dir),
             "WIREFEED_PORT": str(s.port),
@@ -126,7 +126,7 @@ class Supervisor:
         self._spawn("web", [py, "-m", "wirefeed", "serve", "--port", str(s.port)], env)
         self._start_pumps()
         self._wait_healthy()
-        return url
+        return url or f"sentinel:{s.redis_sentinel_master}"
 
     def _spawn(self, name: str, argv: list[str], env: dict[str, str]) -> None:
         proc = subprocess.Popen(
@@ -174,7 +174,7 @@ class Supervisor:
         signal.signal(signal.SIGTERM, self._on_term)
         try:
             self.start()
-            client = connect(self.settings.redis_url or "")
+            client = client_for(self.settings)
             if self.ingest_sample:
                 self._ingest_file(client, SAMPLE_DUMP, wait=True)
             self._print_urls()

@@ -15,7 +15,7 @@ from wirefeed.config.settings import Settings
 from wirefeed.errors import ConfigError
 from wirefeed.feeds.categorize import Categorizer, build_categorizer
 from wirefeed.feeds.categorize.taxonomy import Taxonomy
-from wirefeed.feeds.store.connection import connect
+from wirefeed.feeds.store.connection import client_for
 from wirefeed.feeds.store.story_store import StoryStore
 
 
@@ -33,9 +33,7 @@ _current: WorkerContext | None = None
 
 def build(settings: Settings, client: redis.Redis | None = None) -> WorkerContext:
     if client is None:
-        if settings.redis_url is None:
-            raise ValueError("a worker needs REDIS_URL (wirefeed up sets it for its workers)")
-        client = connect(settings.redis_url)
+        client = client_for(settings)
     taxonomy = Taxonomy.load(settings.topics_path)
     store = StoryStore(client, near_window_hours=settings.near_window_hours)
     return WorkerContext(settings, client, store, taxonomy, make_categorizer(settings, taxonomy))

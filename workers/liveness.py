@@ -12,7 +12,12 @@ so a dead worker's job can simply run again, and soon:
                 remove it from the started registry and put it back at the front of its queue
         for each job in rq's intermediate list (taken from the queue, not started) for longer
         than HEARTBEAT_TTL (its worker died between the two): the same
-        for each job in the failed registries that rq failed as abandoned: the same
+        for each started execution naming this very worker that it is not running (it
+        finished the job on a primary that died before the replica got the news, and the
+        promoted replica still lists it as started) for longer than HEARTBEAT_TTL: the same
+        for each job in the failed registries that rq failed as abandoned, or that failed
+        because Redis went away under it (a failover mid-job): the same
+        the worker's chores (``tick``), e.g. queueing stranded ingests
 
 The worker of a started job is the one named in its rq *execution*: the job's own
 ``worker_name`` is written a moment later (a worker killed in between leaves none) and still
@@ -26,6 +31,7 @@ import json
 import logging
 import threading
 import time
+from collections.abc import Callable, Collection
 
 import redis
 from rq import Queue
@@ -52,6 +58,8 @@ class Heartbeat:
         interval: float = defaults.HEARTBEAT_SECONDS,
         ttl: int = defaults.HEARTBEAT_TTL,
         info: dict[str, object] | None = None,
+        running: Callable[[], Collection[str]] | None = None,
+        tick: Callable[[], object] | None = None,
     ) -> None:
         self.client = client
         self.name = worker_name
@@ -59,6 +67,10 @@ class Heartbeat:
         self.info = json.dumps(info or {"queues": queue_names})
         self.interval = interval
         self.ttl = ttl
+        self.running = running
+        """The ids of the jobs this worker runs now (from its own memory, not from Redis)."""
+        self.tick = tick
+        self._orphans: dict[str, float] = {}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="wirefeed-heartbeat", daemon=True)
 
@@ -84,9 +96,40 @@ class Heartbeat:
         while not self._stop.wait(self.interval):
             try:
                 self.beat()
-                reap(self.client, self.queue_names, lock_ttl=self.ttl * 2)
-            except redis.RedisError as exc:  # Redis restarting: try again next beat
+                reap(self.client, self.queue_names, lock_ttl=self.ttl * 2, own=self._own())
+            except redis.RedisError as exc:  # Redis restarting or failing over: try again next beat
                 log.warning("heartbeat: %s", exc)
+                continue
+            if self.tick is not None:
+                try:
+                    self.tick()
+                except Exception:  # a chore must never stop the heartbeat (the worker would look dead)
+                    log.exception("heartbeat chore failed")
+
+    def _own(self) -> Own | None:
+        if self.running is None:
+            return None
+        return Own(self.name, set(self.running()), self._orphans, self.ttl)
+
+
+class Own:
+    """What a worker knows of itself for :func:`reap`: its name, the jobs it runs (read before
+    the started registry, so a job starting meanwhile is not taken for an orphan), and since
+    when each of its orphans was seen."""
+
+    def __init__(self, name: str, running: set[str], seen: dict[str, float], after: float) -> None:
+        self.name = name
+        self.running = running
+        self.seen = seen
+        self.after = after
+
+    def orphaned(self, job_id: str, workers: set[str]) -> bool:
+        """Whether a started job naming ``workers`` is this worker's orphan for long enough."""
+        if workers != {self.name} or job_id in self.running:
+            self.seen.pop(job_id, None)
+            return False
+        first = self.seen.setdefault(job_id, time.monotonic())
+        return time.monotonic() - first >= self.after
 
 
 def reap(
@@ -94,12 +137,14 @@ def reap(
     queue_names: list[str],
     lock_ttl: int = 10,
     stuck_after: float = defaults.HEARTBEAT_TTL,
+    own: Own | None = None,
 ) -> list[str]:
-    """Re-queue jobs whose worker is dead; return their ids."""
+    """Re-queue jobs whose worker is dead (or, with ``own``, that this worker lists as started
+    but does not run); return their ids."""
     requeued: list[str] = []
     for name in queue_names:
         queue = Queue(name, connection=client)
-        running = _reap_started(client, queue, lock_ttl, requeued)
+        running = _reap_started(client, queue, lock_ttl, requeued, own)
         _reap_intermediate(
             client, queue, lock_ttl, stuck_after=stuck_after, running=running, requeued=requeued
         )
@@ -107,8 +152,11 @@ def reap(
     return requeued
 
 
-def _reap_started(client: redis.Redis, queue: Queue, lock_ttl: int, requeued: list[str]) -> set[str]:
-    """Started jobs whose worker is dead; returns the ids of every started job."""
+def _reap_started(
+    client: redis.Redis, queue: Queue, lock_ttl: int, requeued: list[str], own: Own | None = None
+) -> set[str]:
+    """Started jobs whose worker is dead, or that are ``own``'s orphans; returns the ids of
+    every started job."""
     running: dict[str, list[str]] = {}
     for job_id, execution_id in StartedJobRegistry(queue=queue).get_job_and_execution_ids(cleanup=False):
         running.setdefault(job_id, []).append(f"{job_id}:{execution_id}")
@@ -119,6 +167,13 @@ def _reap_started(client: redis.Redis, queue: Queue, lock_ttl: int, requeued: li
         workers = {w for m in members if (w := _execution_worker(client, m))}
         if not workers and job.worker_name:
             workers = {job.worker_name}
+        if own is not None and own.orphaned(job_id, workers):
+            if _requeue(
+                client, queue, job, lock_ttl, dead=f"{own.name} (lost by a failover)", started_members=members
+            ):
+                requeued.append(job_id)
+                own.seen.pop(job_id, None)
+            continue
         if not workers or any(client.exists(keys.alive(w)) for w in workers):
             continue
         dead = ", ".join(sorted(workers))
@@ -155,16 +210,32 @@ def _reap_intermediate(
             requeued.append(job_id)
 
 
+REDIS_LOST = (
+    "redis.exceptions.ConnectionError",
+    "redis.exceptions.TimeoutError",
+    "redis.exceptions.ReadOnlyError",
+    "redis.exceptions.BusyLoadingError",
+    "redis.sentinel.MasterNotFoundError",
+)
+"""The last line of a job's traceback when it failed because Redis went away under it."""
+
+
 def _reap_failed(client: redis.Redis, queue: Queue, lock_ttl: int, requeued: list[str]) -> None:
-    """Jobs rq itself failed as abandoned (its own, much later, check of dead workers)."""
+    """Jobs rq itself failed as abandoned (its own, much later, check of dead workers), and jobs
+    that failed because Redis went away while they ran (a restart or failover: they are
+    idempotent, so they run again)."""
     failed = FailedJobRegistry(queue=queue)
     for job_id in failed.get_job_ids(cleanup=False):
         job = _fetch(client, job_id)
-        if (
-            job is not None
-            and "AbandonedJobError" in (job.exc_info or "")
-            and _requeue(client, queue, job, lock_ttl, dead=job.worker_name or "?", failed=failed)
-        ):
+        if job is None:
+            continue
+        exc = (job.exc_info or "").strip()
+        last = exc.rsplit("\n", 1)[-1]
+        why = (
+            "abandoned" if "AbandonedJobError" in exc else "Redis lost" if last.startswith(REDIS_LOST) else ""
+        )
+        dead = f"{job.worker_name or '?'} (failed: {why})"
+        if why and _requeue(client, queue, job, lock_ttl, dead=dead, failed=failed):
             requeued.append(job_id)
 
 

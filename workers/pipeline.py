@@ -42,6 +42,7 @@ In pseudocode (each step names the function, and the module, that runs it)::
                 HSET wf:poison <ingest>:<n>:<i> (stories the categorizer failed on)
                 HSET wf:recorded:<ingest> n counts
             DEL wf:batch:<ingest>:<n>
+        request_purge(story-<id> of every stored change)   # feeds.render.cdn (WIREFEED_PURGE_URL)
         count: _RECORD (Lua)                          # workers.record
             counts -> wf:ingest:<ingest>, batches_done += 1
             at the last batch:                        #   the ingest completes, atomically:
@@ -50,6 +51,7 @@ In pseudocode (each step names the function, and the module, that runs it)::
         finish(ingest) if this batch completed it     #   (or a re-run finds it still publishing)
             publish(touched)                          #   render each touched feed once per ingest
             hub.notify(touched)                       #   feeds.websub.hub: push to subscribers (rq jobs)
+            request_purge(topic-<slug> of touched)    #   feeds.render.cdn: CDN purge (rq job)
             state=done
             count now - accepted in wf:metrics:served, once  # feeds.store.metrics
 
@@ -73,6 +75,7 @@ import redis
 from wirefeed.config import defaults
 from wirefeed.errors import WirefeedError
 from wirefeed.feeds.queue.payload import decode_batch
+from wirefeed.feeds.render import cdn
 from wirefeed.feeds.render.publish import publish
 from wirefeed.feeds.store import keys, metrics
 from wirefeed.feeds.websub import hub
@@ -115,6 +118,7 @@ def run_batch(ctx: WorkerContext, ingest_id: str, batch_no: int, *, render: bool
     r = ctx.redis
     batch_key = keys.batch(f"{ingest_id}:{batch_no}")
     poisoned: dict[int, dict[str, object]] = {}
+    changed: list[str] = []
     for _ in range(defaults.BATCH_MAX_ATTEMPTS):
         with r.pipeline(transaction=True) as pipe:
             try:
@@ -135,6 +139,7 @@ def run_batch(ctx: WorkerContext, ingest_id: str, batch_no: int, *, render: bool
                 pipe.delete(batch_key)
                 pipe.execute()
                 poisoned = plan.poisoned
+                changed = [e.rpartition(":")[0] for e in saved.log.get(keys.ALL_TOPIC, [])]
             except redis.WatchError:
                 continue
         break
@@ -148,6 +153,8 @@ def run_batch(ctx: WorkerContext, ingest_id: str, batch_no: int, *, render: bool
             entry["error"],
             extra={"event": "story_set_aside", "ingest_id": ingest_id, "title": entry["title"]},
         )
+    if changed:
+        cdn.request_purge(r, ctx.settings, [cdn.story_key(i) for i in changed])
     counts, complete = record.count(r, ingest_id, batch_no, ctx.settings.result_ttl)
     if complete:
         finish(ctx, ingest_id, render=render)
@@ -170,6 +177,7 @@ def finish(ctx: WorkerContext, ingest_id: str, *, render: bool = True) -> None:
     if render:
         publish(ctx.store, ctx.taxonomy, ctx.settings, touched)
     hub.notify(r, ctx.settings, touched)
+    cdn.request_purge(r, ctx.settings, [cdn.topic_key(slug) for slug in touched])
     pipe = r.pipeline(transaction=True)
     pipe.hset(keys.ingest(ingest_id), "state", "done")
     pipe.hdel(keys.ingest(ingest_id), "touched")

@@ -47,6 +47,9 @@ WEBSUB_DELIVER_JOB = "wirefeed.workers.websub.deliver_job"
 WEBSUB_SWEEP_JOB = "wirefeed.workers.websub.sweep_job"
 """WebSub queue: remove every subscription whose lease ended."""
 
+PURGE_JOB = "wirefeed.workers.purge.purge_job"
+"""WebSub queue (the worker of outgoing requests): POST surrogate keys to ``WIREFEED_PURGE_URL``."""
+
 
 # -- stories, topics and feeds -------------------------------------------------------------
 
@@ -120,6 +123,13 @@ def feed_variant(digest: str) -> str:
 def dump(ingest_id: str) -> str:
     """String: a posted dump waiting for the ingest worker."""
     return f"{PREFIX}dump:{ingest_id}"
+
+
+UNQUEUED = f"{PREFIX}unqueued"
+"""Sorted set: ingest ids whose dump is stored but whose job is not queued yet, scored by the
+time they were stored (only with ``WIREFEED_MIN_REPLICAS``: the dump is replicated first; an
+entry older than ``STRANDED_INGEST_SECONDS`` lost its primary in between and is queued by the
+ingest workers)."""
 
 
 def ingest(ingest_id: str) -> str:

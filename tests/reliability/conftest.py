@@ -105,13 +105,13 @@ class Proc:
     """A process started by a test: its own session (so its children can be killed with it),
     its output in a log file."""
 
-    def __init__(self, name: str, argv: list[str], env: dict[str, str], log: Path) -> None:
+    def __init__(self, name: str, argv: list[str], env: dict[str, str], log: Path, cwd: Path = ROOT) -> None:
         self.name = name
         self.argv = argv
         self.log_path = log
         self._log = log.open("ab")
         self.popen = subprocess.Popen(
-            argv, env=env, cwd=ROOT, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True
+            argv, env=env, cwd=cwd, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True
         )
 
     @property
@@ -175,9 +175,9 @@ class Stack:
         env.update(extra)
         return env
 
-    def spawn(self, name: str, argv: list[str], env: dict[str, str]) -> Proc:
+    def spawn(self, name: str, argv: list[str], env: dict[str, str], cwd: Path = ROOT) -> Proc:
         self._n += 1
-        proc = Proc(name, argv, env, self.tmp_path / f"{self._n:02d}-{name}.log")
+        proc = Proc(name, argv, env, self.tmp_path / f"{self._n:02d}-{name}.log", cwd)
         self.procs.append(proc)
         return proc
 
