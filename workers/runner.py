@@ -49,7 +49,12 @@ def run_worker(
         )
         heartbeat: Heartbeat | None = None
         try:
-            heartbeat = Heartbeat(ctx.redis, worker.name, [QUEUES[q] for q in queues]).start()
+            heartbeat = Heartbeat(
+                ctx.redis,
+                worker.name,
+                [QUEUES[q] for q in queues],
+                max_attempts=settings.job_max_attempts,
+            ).start()
             return worker.work(burst=burst, with_scheduler=True, logging_level="WARNING")
         except (redis.ConnectionError, redis.TimeoutError) as exc:
             if burst or worker._shutdown_requested_date is not None:
