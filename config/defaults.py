@@ -88,6 +88,10 @@ HEARTBEAT_SECONDS = 1.0
 HEARTBEAT_TTL = 5
 """Seconds after its last heartbeat that a worker counts as dead and its job is re-queued."""
 
+JOB_MAX_ATTEMPTS = 3
+"""Times a job may be started by a worker that then dies (killed, out of memory) before the reaper
+stops re-queuing it and moves it to the failed registry (``WIREFEED_JOB_MAX_ATTEMPTS``)."""
+
 RECONNECT_POLL_SECONDS = 0.5
 """How often a worker that lost Redis checks whether it is back."""
 
@@ -138,6 +142,13 @@ breaking news never waits behind a big dump; 0 sends every dump through the inge
 
 BATCH_MAX_ATTEMPTS = 10
 """Times a batch is re-read and re-tried when another worker changed one of its stories."""
+
+COMMIT_LOCK_MS = 10_000
+"""Longest a categorizer holds the commit lock (checking that the alias and LSH entries it read
+are unchanged, then storing its batch); a worker that dies holding it delays commits this long."""
+
+COMMIT_LOCK_POLL_SECONDS = 0.002
+"""How often a categorizer waiting for the commit lock tries again."""
 
 JOB_TIMEOUT = 600
 """Seconds an rq job may run before rq stops it."""

@@ -48,6 +48,7 @@ class Settings:
     variant_ttl: int = defaults.VARIANT_TTL
     job_timeout: int = defaults.JOB_TIMEOUT
     result_ttl: int = defaults.RESULT_TTL
+    job_max_attempts: int = defaults.JOB_MAX_ATTEMPTS
     tag_authority: str = defaults.TAG_AUTHORITY
     default_agency: str = defaults.DEFAULT_AGENCY
     feed_title: str = defaults.FEED_TITLE
@@ -89,6 +90,8 @@ class Settings:
             raise ConfigError("batch_size and max_dump_bytes must be positive")
         if self.near_window_hours < 0:
             raise ConfigError("WIREFEED_NEAR_WINDOW_HOURS must not be negative")
+        if self.job_max_attempts < 1:
+            raise ConfigError("job_max_attempts must be at least 1")
         if self.express_max_stories < 0:
             raise ConfigError("express_max_stories must not be negative")
         if not 1 <= self.websub_lease_min <= self.websub_lease_seconds <= self.websub_lease_max:
@@ -151,6 +154,7 @@ class Settings:
             feed_max_age=num("WIREFEED_FEED_MAX_AGE", defaults.FEED_MAX_AGE),
             batch_size=num("WIREFEED_BATCH_SIZE", defaults.BATCH_SIZE),
             express_max_stories=num("WIREFEED_EXPRESS_MAX_STORIES", defaults.EXPRESS_MAX_STORIES),
+            job_max_attempts=num("WIREFEED_JOB_MAX_ATTEMPTS", defaults.JOB_MAX_ATTEMPTS),
             tag_authority=env.get("WIREFEED_TAG_AUTHORITY") or defaults.TAG_AUTHORITY,
             default_agency=env.get("WIREFEED_DEFAULT_AGENCY") or defaults.DEFAULT_AGENCY,
             feed_title=env.get("WIREFEED_TITLE") or defaults.FEED_TITLE,

@@ -19,6 +19,7 @@ import pytest
 import redis
 from werkzeug.serving import make_server
 
+from tests import procs
 from wirefeed.config.settings import Settings
 from wirefeed.feeds.store.connection import connect
 from wirefeed.redis_server import EmbeddedRedis, free_port
@@ -88,16 +89,16 @@ def workers(settings: Settings) -> Iterator[list[subprocess.Popen[bytes]]]:
         "WIREFEED_WEBSUB_LEASE_MIN": str(settings.websub_lease_min),
         "WIREFEED_WEBSUB_RETRY": ",".join(map(str, settings.websub_retry_intervals)),
     }
-    procs = [
+    started = [
         subprocess.Popen([sys.executable, "-m", "wirefeed", "worker", "--queues", q], env=env, cwd=ROOT)
         for q in ("ingest", "express", "categorize", "categorize", "websub")
     ]
     time.sleep(0.3)
-    yield procs
-    for p in procs:
+    yield started
+    for p in started:
         p.terminate()
-    for p in procs:
-        p.wait(20)
+    for p in started:
+        procs.stop_tree(p, grace=20)
 
 
 @pytest.fixture(scope="session")
@@ -109,3 +110,21 @@ def live_server(settings: Settings, server_port: int) -> Iterator[str]:
     thread.start()
     yield settings.base_url
     server.shutdown()
+
+
+# -- no process outlives the test run (tests/procs.py) --------------------------------------
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Orphans of processes the tests start become children of pytest, so the check at the end
+    of the session finds them."""
+    procs.become_subreaper()
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Fail the run if any process the tests started is still running (and kill it)."""
+    left = procs.leftover_processes()
+    if left:
+        listed = "".join(f"\n  {p}" for p in left)
+        sys.stderr.write(f"\n{len(left)} processes the tests started outlived them (killed now):{listed}\n")
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED

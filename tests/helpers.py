@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import itertools
+import random
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import requests
@@ -94,7 +97,11 @@ _VOCAB = [
 
 def distinct_headlines(n: int, seed: int = 0) -> list[str]:
     """``n`` headlines with little wording in common (so none is taken for a version of another)."""
-    import random
+    return list(itertools.islice(headline_stream(seed), n))
 
+
+def headline_stream(seed: int = 0) -> Iterator[str]:
+    """Endless :func:`distinct_headlines` (its first ``n`` are ``distinct_headlines(n, seed)``)."""
     rng = random.Random(seed)
-    return [f"{' '.join(rng.sample(_VOCAB, 5))} report {i}" for i in range(n)]
+    for i in itertools.count():
+        yield f"{' '.join(rng.sample(_VOCAB, 5))} report {i}"

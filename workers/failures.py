@@ -89,6 +89,7 @@ def retry_failed(client: redis.Redis, settings: Settings) -> tuple[int, int]:
     for name in QUEUE_NAMES:
         registry = FailedJobRegistry(queue=Queue(name, connection=client))
         for job_id in registry.get_job_ids(cleanup=False):
+            client.delete(keys.job_attempts(job_id))  # its count of dead workers starts again
             registry.requeue(job_id)
             jobs += 1
     return len(groups), jobs

@@ -9,7 +9,11 @@ so a dead worker's job can simply run again, and soon:
         SET wf:alive:<worker> EX HEARTBEAT_TTL; HSET wf:workers <worker> (queues, host, model)
         for each started execution of wirefeed's queues:
             if no wf:alive:<its worker> (the worker died) and SET NX wf:reap:<job>:
-                remove it from the started registry and put it back at the front of its queue
+                remove it from the started registry; INCR wf:attempts:<job>
+                if that reached JOB_MAX_ATTEMPTS (the job itself kills its worker: out of
+                memory, a segfault): move it to the failed registry with the reason
+                (``wirefeed failed`` lists it, ``wirefeed retry`` re-queues it)
+                else put it back at the front of its queue
         for each job in rq's intermediate list (taken from the queue, not started) for longer
         than HEARTBEAT_TTL (its worker died between the two): the same
         for each started execution naming this very worker that it is not running (it
@@ -18,6 +22,7 @@ so a dead worker's job can simply run again, and soon:
         for each job in the failed registries that rq failed as abandoned, or that failed
         because Redis went away under it (a failover mid-job): the same
         the worker's chores (``tick``), e.g. queueing stranded ingests
+        (a job taken from the queue but never started is re-queued without counting an attempt)
 
 The worker of a started job is the one named in its rq *execution*: the job's own
 ``worker_name`` is written a moment later (a worker killed in between leaves none) and still
@@ -37,8 +42,9 @@ import redis
 from rq import Queue
 from rq.exceptions import NoSuchJobError
 from rq.intermediate_queue import IntermediateQueue
-from rq.job import Job
+from rq.job import Job, JobStatus
 from rq.registry import FailedJobRegistry, StartedJobRegistry
+from rq.results import Result
 
 from wirefeed.config import defaults
 from wirefeed.feeds.store import keys
@@ -60,8 +66,10 @@ class Heartbeat:
         info: dict[str, object] | None = None,
         running: Callable[[], Collection[str]] | None = None,
         tick: Callable[[], object] | None = None,
+        max_attempts: int = defaults.JOB_MAX_ATTEMPTS,
     ) -> None:
         self.client = client
+        self.max_attempts = max_attempts
         self.name = worker_name
         self.queue_names = queue_names
         self.info = json.dumps(info or {"queues": queue_names})
@@ -96,7 +104,13 @@ class Heartbeat:
         while not self._stop.wait(self.interval):
             try:
                 self.beat()
-                reap(self.client, self.queue_names, lock_ttl=self.ttl * 2, own=self._own())
+                reap(
+                    self.client,
+                    self.queue_names,
+                    lock_ttl=self.ttl * 2,
+                    own=self._own(),
+                    max_attempts=self.max_attempts,
+                )
             except redis.RedisError as exc:  # Redis restarting or failing over: try again next beat
                 log.warning("heartbeat: %s", exc)
                 continue
@@ -135,25 +149,33 @@ class Own:
 def reap(
     client: redis.Redis,
     queue_names: list[str],
+    *,
     lock_ttl: int = 10,
     stuck_after: float = defaults.HEARTBEAT_TTL,
     own: Own | None = None,
+    max_attempts: int = defaults.JOB_MAX_ATTEMPTS,
 ) -> list[str]:
     """Re-queue jobs whose worker is dead (or, with ``own``, that this worker lists as started
-    but does not run); return their ids."""
+    but does not run), or fail those whose worker died ``max_attempts`` times; return their ids."""
     requeued: list[str] = []
     for name in queue_names:
         queue = Queue(name, connection=client)
-        running = _reap_started(client, queue, lock_ttl, requeued, own)
+        running = _reap_started(client, queue, lock_ttl, requeued, max_attempts, own=own)
         _reap_intermediate(
             client, queue, lock_ttl, stuck_after=stuck_after, running=running, requeued=requeued
         )
-        _reap_failed(client, queue, lock_ttl, requeued)
+        _reap_failed(client, queue, lock_ttl, requeued, max_attempts)
     return requeued
 
 
 def _reap_started(
-    client: redis.Redis, queue: Queue, lock_ttl: int, requeued: list[str], own: Own | None = None
+    client: redis.Redis,
+    queue: Queue,
+    lock_ttl: int,
+    requeued: list[str],
+    max_attempts: int,
+    *,
+    own: Own | None = None,
 ) -> set[str]:
     """Started jobs whose worker is dead, or that are ``own``'s orphans; returns the ids of
     every started job."""
@@ -177,7 +199,9 @@ def _reap_started(
         if not workers or any(client.exists(keys.alive(w)) for w in workers):
             continue
         dead = ", ".join(sorted(workers))
-        if _requeue(client, queue, job, lock_ttl, dead=dead, started_members=members):
+        if _requeue(
+            client, queue, job, lock_ttl, dead=dead, started_members=members, max_attempts=max_attempts
+        ):
             requeued.append(job_id)
     return set(running)
 
@@ -220,7 +244,9 @@ REDIS_LOST = (
 """The last line of a job's traceback when it failed because Redis went away under it."""
 
 
-def _reap_failed(client: redis.Redis, queue: Queue, lock_ttl: int, requeued: list[str]) -> None:
+def _reap_failed(
+    client: redis.Redis, queue: Queue, lock_ttl: int, requeued: list[str], max_attempts: int
+) -> None:
     """Jobs rq itself failed as abandoned (its own, much later, check of dead workers), and jobs
     that failed because Redis went away while they ran (a restart or failover: they are
     idempotent, so they run again)."""
@@ -235,7 +261,10 @@ def _reap_failed(client: redis.Redis, queue: Queue, lock_ttl: int, requeued: lis
             "abandoned" if "AbandonedJobError" in exc else "Redis lost" if last.startswith(REDIS_LOST) else ""
         )
         dead = f"{job.worker_name or '?'} (failed: {why})"
-        if why and _requeue(client, queue, job, lock_ttl, dead=dead, failed=failed):
+        counted = max_attempts if why == "abandoned" else None  # a lost Redis is not the job's fault
+        if why and _requeue(
+            client, queue, job, lock_ttl, dead=dead, failed=failed, max_attempts=counted
+        ):
             requeued.append(job_id)
 
 
@@ -261,17 +290,42 @@ def _requeue(
     dead: str,
     started_members: list[str] | None = None,
     failed: FailedJobRegistry | None = None,
+    max_attempts: int | None = None,
 ) -> bool:
+    """Put an abandoned job back at the front of its queue; with ``max_attempts`` (the job was
+    running when its worker died) count the death first, and at ``max_attempts`` deaths move the
+    job to the failed registry instead. Returns whether it was re-queued."""
     if not client.set(keys.reap_lock(job.id), "1", nx=True, ex=lock_ttl):
         return False  # another worker is re-queuing it
-    log.warning("re-queuing job %s abandoned by dead worker %s", job.id, dead)
+    deaths = 0
+    if max_attempts is not None:
+        pipe = client.pipeline(transaction=True)
+        pipe.incr(keys.job_attempts(job.id))
+        pipe.expire(keys.job_attempts(job.id), defaults.FAILED_JOB_TTL)
+        deaths = int(pipe.execute()[0])
     intermediate = IntermediateQueue(queue.key, connection=client)
     pipe = client.pipeline(transaction=True)
     if started_members:
         pipe.zrem(StartedJobRegistry(queue=queue).key, *started_members)
     pipe.lrem(intermediate.key, 0, job.id)  # else rq's maintenance would later fail it as "stuck"
     pipe.delete(intermediate.get_first_seen_key(job.id))
+    if max_attempts is not None and deaths >= max_attempts:
+        reason = (
+            f"wirefeed.workers.liveness: the worker running this job died {deaths} times "
+            f"(last: {dead}); not re-queued again (JOB_MAX_ATTEMPTS={max_attempts})"
+        )
+        log.error("job %s failed: %s", job.id, reason)
+        ttl = job.failure_ttl or defaults.FAILED_JOB_TTL
+        if failed is None:
+            job.set_status(JobStatus.FAILED, pipeline=pipe)
+            FailedJobRegistry(queue=queue).add(job, ttl=ttl, exc_string=reason, pipeline=pipe)
+        # the reason as the job's latest result, which ``wirefeed failed`` shows
+        Result.create_failure(job, ttl, exc_string=reason, pipeline=pipe)
+        pipe.execute()
+        return False
     pipe.execute()
+    counted = f" ({deaths} of {max_attempts} attempts failed)" if max_attempts is not None else ""
+    log.warning("re-queuing job %s abandoned by dead worker %s%s", job.id, dead, counted)
     if failed is not None:
         failed.remove(job)
     queue.enqueue_job(job, at_front=True)

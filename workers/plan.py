@@ -30,11 +30,20 @@ class Plan:
     """Seconds the categorizer took on the batch's changed stories (``None``: none changed)."""
 
 
+Tags = dict[TaggingInput, "list[TopicTag] | Exception"]
+"""Categorizer results by input, kept across the attempts of one batch (see :func:`plan_batch`)."""
+
+
 def plan_batch(
-    ctx: WorkerContext, source: str, groups: list[list[Incoming]], stored: list[Story | None]
+    ctx: WorkerContext,
+    source: str,
+    groups: list[list[Incoming]],
+    stored: list[Story | None],
+    memo: Tags | None = None,
 ) -> Plan:
     """What a batch changes: folded versions, categorized; stories the categorizer fails on are
-    set aside (poisoned) with their error, the rest goes on."""
+    set aside (poisoned) with their error, the rest goes on. Texts categorized before (``memo``:
+    an earlier attempt of the same batch that lost a race) are not categorized again."""
     settings = ctx.settings
     new_story = partial(build_story, summary_chars=settings.summary_chars)
     folds = [
@@ -48,10 +57,13 @@ def plan_batch(
         for group, found in zip(groups, stored, strict=True)
     ]
     retag = [n for n, f in enumerate(folds) if f.story is not None and f.text_changed]
+    memo = {} if memo is None else memo
+    inputs = [TaggingInput.from_story(folds[n].story) for n in retag]  # type: ignore[arg-type]
+    todo = list(dict.fromkeys(i for i in inputs if i not in memo))
     started = time.perf_counter()
-    results = categorize_isolated(ctx, [TaggingInput.from_story(folds[n].story) for n in retag])  # type: ignore[arg-type]
-    took = time.perf_counter() - started if retag else None
-    tags = dict(zip(retag, results, strict=True))
+    memo.update(zip(todo, categorize_isolated(ctx, todo), strict=True))
+    took = time.perf_counter() - started if todo else None
+    tags = {n: memo[i] for n, i in zip(retag, inputs, strict=True)}
     plan = Plan(changes=[], counts={"new": 0, "updated": 0, "unchanged": 0, "failed": 0}, poisoned={})
     plan.categorize_seconds = took
     for n, (f, group) in enumerate(zip(folds, groups, strict=True)):

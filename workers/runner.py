@@ -58,6 +58,7 @@ def run_worker(
                 info=info,
                 running=partial(_running, worker),
                 tick=partial(ingests.enqueue_stranded, ctx.redis, settings) if takes_ingests else None,
+                max_attempts=settings.job_max_attempts,
             ).start()
             return worker.work(burst=burst, with_scheduler=True, logging_level="WARNING")
         except (redis.ConnectionError, redis.TimeoutError) as exc:

@@ -174,6 +174,11 @@ def alive(worker_name: str) -> str:
     return f"{PREFIX}alive:{worker_name}"
 
 
+COMMIT_LOCK = f"{PREFIX}commit"
+"""String with a TTL: a random token, held by the categorizer that is checking its reads of
+``wf:alias`` and ``wf:near:*`` and storing its batch (every write of those hashes holds it)."""
+
+
 def reap_lock(job_id: str) -> str:
     """String with a TTL: held while one reaper re-queues an abandoned job."""
     return f"{PREFIX}reap:{job_id}"
@@ -198,6 +203,12 @@ METRIC_CATEGORIZE = f"{PREFIX}metrics:categorize"
 
 METRIC_WEBSUB = f"{PREFIX}metrics:websub"
 """Hash: WebSub delivery result (delivered, gone, failed, refused, expired) -> deliveries."""
+
+
+def job_attempts(job_id: str) -> str:
+    """String (counter) with a TTL: times a worker died running the job; at ``JOB_MAX_ATTEMPTS``
+    the reaper fails it instead of re-queuing it (``wirefeed retry`` resets it)."""
+    return f"{PREFIX}attempts:{job_id}"
 
 
 # -- WebSub hub ----------------------------------------------------------------------------

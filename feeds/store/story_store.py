@@ -7,6 +7,7 @@ pipelined: saving a batch is one round trip. Key names live in :mod:`wirefeed.fe
 
 from __future__ import annotations
 
+import copy
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ import redis
 from wirefeed.config import defaults
 from wirefeed.errors import StoreUnavailable
 from wirefeed.feeds.store import keys, near_index
+from wirefeed.feeds.store.reads import WatchedReads
 from wirefeed.feeds.stories.model import Story, to_micros
 
 
@@ -161,10 +163,23 @@ class StoryStore:
         self.r = client
         self.near_window = timedelta(hours=near_window_hours)
         """How long after its last version a story can still take a near-duplicate as a version."""
+        self._reads: WatchedReads | None = None
         self._advance = client.register_script(_ADVANCE_CLOCK)
         self._touch = client.register_script(_TOUCH_TOPICS)
         self._put_if_newer = client.register_script(_PUT_IF_NEWER)
         self._prune_near = client.register_script(near_index.PRUNE)
+
+    def watching(self, pipe: redis.client.Pipeline) -> StoryStore:
+        """This store, for reads a transaction on ``pipe`` depends on: stories are WATCHed on
+        ``pipe`` before they are read; the alias and LSH hash fields read (every batch writes
+        other fields of these hashes) are kept for :meth:`changed_reads` to check."""
+        watched = copy.copy(self)
+        watched._reads = WatchedReads(pipe)
+        return watched
+
+    def changed_reads(self, *, watch: bool = True) -> set[tuple[str, str]]:
+        """(A store from :meth:`watching`.) :meth:`WatchedReads.changed`."""
+        return self._reads.changed(self.r, watch=watch) if self._reads is not None else set()
 
     # -- stamps ------------------------------------------------------------------
     def advance_clock(self, n: int, now_us: int) -> int:
@@ -177,7 +192,10 @@ class StoryStore:
         """The stories with these ids, ``None`` for ids not stored, in the same order."""
         if not ids:
             return []
-        raw = self.r.mget([keys.story(i) for i in ids])
+        names = [keys.story(i) for i in ids]
+        if self._reads is not None:
+            self._reads.pipe.watch(*names)
+        raw = self.r.mget(names)
         return [Story.from_dict(json.loads(x)) if x is not None else None for x in raw]
 
     def get(self, story_id: str) -> Story | None:
@@ -188,6 +206,8 @@ class StoryStore:
         if not ids:
             return []
         found = self.r.hmget(keys.ALIAS, list(ids))
+        if self._reads is not None:
+            self._reads.hashes.append((keys.ALIAS, list(ids), found))
         return [f.decode() if f else i for i, f in zip(ids, found, strict=True)]
 
     def near_candidates(self, entries: Sequence[tuple[int, str]]) -> list[str | None]:
@@ -199,9 +219,13 @@ class StoryStore:
         pipe = self.r.pipeline(transaction=False)
         for band in bands:  # one HMGET per band, whatever the number of titles
             pipe.hmget(keys.near_band(band), by_band[band])
+        per_band = pipe.execute()
+        if self._reads is not None:
+            for band, values in zip(bands, per_band, strict=True):
+                self._reads.hashes.append((keys.near_band(band), by_band[band], values))
         found = {
             (band, field): value
-            for band, values in zip(bands, pipe.execute(), strict=True)
+            for band, values in zip(bands, per_band, strict=True)
             for field, value in zip(by_band[band], values, strict=True)
         }
         return [v.decode() if (v := found[e]) else None for e in entries]

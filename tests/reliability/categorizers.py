@@ -7,11 +7,15 @@ root, so this module imports).
 - :func:`slow`: the built-in categorizer, taking :data:`SLOW_SECONDS` per batch (so a signal
   surely lands while a batch is being worked on);
 - :func:`paced`: the built-in categorizer, taking :data:`PACED_SECONDS` per batch (a dump of many
-  batches lasts long enough for a series of kills to land mid-batch).
+  batches lasts long enough for a series of kills to land mid-batch);
+- :func:`killer`: the built-in categorizer, except that it SIGKILLs its own process on any story
+  whose title holds ``KILLME`` (a batch that kills its worker: out of memory, a segfault).
 """
 
 from __future__ import annotations
 
+import os
+import signal
 import time
 from collections.abc import Sequence
 
@@ -20,6 +24,7 @@ from wirefeed.feeds.categorize.taxonomy import Taxonomy
 from wirefeed.feeds.stories.model import TopicTag
 
 POISON = "POISON"
+KILLME = "KILLME"
 SLOW_SECONDS = 4.0
 PACED_SECONDS = 1.5
 
@@ -59,6 +64,13 @@ class _Paced(_Wrapped):
         return self.inner.categorize_many(items)
 
 
+class _Killer(_Wrapped):
+    def categorize_many(self, items: Sequence[TaggingInput]) -> list[list[TopicTag]]:
+        if any(KILLME in item.title for item in items):
+            os.kill(os.getpid(), signal.SIGKILL)
+        return self.inner.categorize_many(items)
+
+
 def poison(taxonomy: Taxonomy) -> Categorizer:
     return _Poisoned(build_categorizer(taxonomy))
 
@@ -69,3 +81,7 @@ def slow(taxonomy: Taxonomy) -> Categorizer:
 
 def paced(taxonomy: Taxonomy) -> Categorizer:
     return _Paced(build_categorizer(taxonomy))
+
+
+def killer(taxonomy: Taxonomy) -> Categorizer:
+    return _Killer(build_categorizer(taxonomy))

@@ -26,6 +26,7 @@ import requests
 from rq import Queue, Worker
 from rq.registry import StartedJobRegistry
 
+from tests import procs
 from wirefeed.config.settings import Settings
 from wirefeed.feeds.store import keys
 from wirefeed.feeds.store.connection import connect
@@ -138,11 +139,9 @@ class Proc:
         return self.log_path.read_text(errors="replace")
 
     def reap_group(self) -> None:
-        """Kill whatever is left of the process group (teardown)."""
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(self.popen.pid, signal.SIGKILL)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            self.popen.wait(10)
+        """Kill whatever is left of the process, its group and its descendants in other groups
+        (``wirefeed up``'s redis-server has a session of its own) (teardown)."""
+        procs.stop_tree(self.popen, grace=0)
         self._log.close()
 
 

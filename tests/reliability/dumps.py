@@ -9,24 +9,28 @@ dropped: any two titles here share at most four words and "report" (Jaccard <= 5
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Iterator
 from functools import cache
 
-from tests.helpers import distinct_headlines
+from tests.helpers import headline_stream
 
 
 @cache
 def unique_titles(n: int, seed: int = 7) -> tuple[str, ...]:
-    """``n`` titles, no two of them versions of one story."""
-    out: list[str] = []
+    """``n`` titles, no two of them versions of one story (the first ``n`` of :func:`title_stream`)."""
+    return tuple(itertools.islice(title_stream(seed), n))
+
+
+def title_stream(seed: int = 7) -> Iterator[str]:
+    """Titles without end, no two of them versions of one story: a test that runs for a time
+    (the soak) takes as many as it needs."""
     seen: set[frozenset[str]] = set()
-    for title in distinct_headlines(n * 2, seed):
+    for title in headline_stream(seed):
         words = frozenset(title.split()[:5])
         if words not in seen:
             seen.add(words)
-            out.append(title)
-            if len(out) == n:
-                return tuple(out)
-    raise AssertionError("vocabulary too small for that many distinct titles")
+            yield title
 
 
 def dump(titles: list[str] | tuple[str, ...]) -> bytes:

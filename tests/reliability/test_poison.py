@@ -11,8 +11,10 @@ import signal
 import threading
 
 import requests
+from rq import Queue
+from rq.registry import FailedJobRegistry
 
-from tests.reliability.categorizers import POISON
+from tests.reliability.categorizers import KILLME, POISON
 from tests.reliability.conftest import (
     RedisServer,
     Stack,
@@ -24,7 +26,9 @@ from tests.reliability.conftest import (
 )
 from tests.reliability.dumps import dump, unique_titles
 from tests.reliability.observe import rq_leftovers, snapshot, stored_once
+from wirefeed.feeds.queue import ingests
 from wirefeed.feeds.store import keys
+from wirefeed.workers import context, pipeline
 
 POISON_AT = (10, 75, 160)
 """Positions of the poisoned stories in a 200-story dump: batches 0, 1 and 3 of 50."""
@@ -118,3 +122,67 @@ def test_the_same_dump_posted_twice_at_once_yields_each_story_once(
     log_all = [e.decode() for e in client.lrange(keys.topic_log(keys.ALL_TOPIC), 0, -1)]
     assert len(log_all) == len(set(log_all)) == len(titles)
     assert rq_leftovers(client) == {}
+
+
+def test_a_batch_that_kills_its_worker_is_failed_after_max_attempts_listed_and_retried(
+    redis_server: RedisServer, stack: Stack
+) -> None:
+    """A batch whose categorizing SIGKILLs the worker process (out of memory, a segfault) is
+    re-queued by the reaper only until its worker died ``JOB_MAX_ATTEMPTS`` (default 3) times;
+    then it is in rq's failed registry with the reason (``wirefeed failed``), the dump's other
+    batch is stored, and ``wirefeed retry`` runs it again once the workers are fixed."""
+    url = redis_server.url()
+    client = redis_server.client()
+    settings = settings_for(url)
+    titles = list(unique_titles(100, seed=47))
+    titles[10] = f"{titles[10]} {KILLME}"  # batch 0 of 2
+    sub = ingests.submit(client, settings, dump(titles), source="killer")
+    pipeline.run_ingest(context.build(settings, client), sub.ingest_id)  # queues the 2 batch jobs
+    Queue(keys.INGEST_QUEUE, connection=client).empty()  # the ingest job just run here
+    deadly = f"batch-{sub.ingest_id}-0"
+    failed = FailedJobRegistry(queue=Queue(keys.CATEGORIZE_QUEUE, connection=client))
+
+    killer_env = {"WIREFEED_CATEGORIZER": "tests.reliability.categorizers:killer"}
+    workers = [stack.worker(url, "categorize", **killer_env)]
+
+    def deadly_job_failed() -> bool:
+        if not workers[-1].alive():  # the batch killed it: another takes its place
+            workers.append(stack.worker(url, "categorize", **killer_env))
+        return deadly in failed.get_job_ids(cleanup=False)
+
+    wait_for(
+        "the deadly batch is in the failed registry",
+        deadly_job_failed,
+        timeout=150,
+        poll=0.2,
+        explain=lambda: f"{len(workers)} workers started; rq: {rq_leftovers(client)}",
+    )
+    logs = "".join(p.output() for p in stack.procs)
+    assert logs.count(f"re-queuing job {deadly} abandoned by dead worker") == 2, logs
+    assert sum(not w.alive() for w in workers) == 3  # started 3 times, its worker died each time
+    progress = ingests.progress(client, sub.ingest_id)
+    assert (progress.batches_done, progress.new, progress.done) == (1, 50, False)
+
+    listed = cli(url, "failed", "--json")
+    assert listed.returncode == 0, listed.stderr
+    items = [json.loads(line) for line in listed.stdout.splitlines()]
+    assert [(i["kind"], i["key"]) for i in items] == [("job", deadly)]
+    assert "died 3 times" in items[0]["error"], items[0]
+
+    for w in workers:
+        w.signal(signal.SIGTERM)
+    stack.worker(url, "categorize")  # the fixed categorizer
+    retried = cli(url, "retry")
+    assert retried.returncode == 0, retried.stderr
+    assert "re-queued 0 stories and 1 jobs" in retried.stdout
+    # The batch is stored as it was (with its marker, which the fixed categorizer ignores).
+    final = wait_for(
+        "the retried batch completes the ingest",
+        lambda: (p := ingests.progress(client, sub.ingest_id)).done and p,
+        timeout=60,
+        poll=0.2,
+        explain=lambda: f"{ingests.progress(client, sub.ingest_id)}; rq: {rq_leftovers(client)}",
+    )
+    assert (final.new, final.batches_done, final.failed) == (100, 2, 0)
+    assert rq_leftovers(client) == {}
+    assert client.zcard(keys.topic_index(keys.ALL_TOPIC)) == 100

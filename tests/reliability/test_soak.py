@@ -30,7 +30,7 @@ import requests
 
 from tests import clients
 from tests.reliability.conftest import RedisServer, Stack, post, wait_for
-from tests.reliability.dumps import dump, unique_titles
+from tests.reliability.dumps import dump, title_stream
 from tests.reliability.observe import rq_leftovers
 from wirefeed.feeds.queue import ingests
 from wirefeed.feeds.store import keys
@@ -60,6 +60,8 @@ request = function()
 end
 """
 MAX_GROWTH = 1.20
+WRK_GRACE = 30
+"""Seconds past :data:`SECONDS` the ingest loop goes on if wrk has not ended (it then fails)."""
 
 
 def _processes(procs: dict[str, int]) -> dict[str, psutil.Process]:
@@ -152,12 +154,11 @@ def test_soak_feeds_under_load_while_ingesting(
         "categorizer-1": stack.worker(url, "categorize"),
         "categorizer-2": stack.worker(url, "categorize"),
     }
-    titles = unique_titles(60_000, seed=91)
+    titles = title_stream(seed=91)  # as many as the time allows: no fixed pool to run out of
     accepted: list[str] = []
 
     def ingest_next() -> None:
-        n = len(accepted) * DUMP_STORIES
-        resp = post(base, dump(titles[n : n + DUMP_STORIES]))
+        resp = post(base, dump([next(titles) for _ in range(DUMP_STORIES)]))
         assert resp.status_code == 202, resp.text
         accepted.append(resp.json()["ingest_id"])
         wait_for(
@@ -177,7 +178,7 @@ def test_soak_feeds_under_load_while_ingesting(
     sampler.start()
     started = time.monotonic()
     try:
-        while load.poll() is None:
+        while load.poll() is None and time.monotonic() < started + SECONDS + WRK_GRACE:
             ingest_next()
         out = load.communicate(timeout=30)[0]
     finally:
