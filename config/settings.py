@@ -57,6 +57,10 @@ class Settings:
     websub_allow_private: bool = defaults.WEBSUB_ALLOW_PRIVATE
     websub_allow: tuple[str, ...] = defaults.WEBSUB_ALLOW
     websub_sweep_seconds: int = defaults.WEBSUB_SWEEP_SECONDS
+    archive_max_age: int = defaults.ARCHIVE_MAX_AGE
+    retention_days: float = defaults.RETENTION_DAYS
+    tombstone_days: float = defaults.TOMBSTONE_DAYS
+    retention_interval: int = defaults.RETENTION_INTERVAL
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "base_url", self.base_url.rstrip("/"))
@@ -72,6 +76,8 @@ class Settings:
             raise ConfigError("WebSub leases must satisfy 1 <= lease_min <= lease_seconds <= lease_max")
         if self.websub_timeout <= 0 or any(i < 0 for i in self.websub_retry_intervals):
             raise ConfigError("websub_timeout must be positive and retry intervals not negative")
+        if self.retention_days < 0 or self.tombstone_days < 0 or self.archive_max_age < 0:
+            raise ConfigError("retention_days, tombstone_days and archive_max_age must not be negative")
         object.__setattr__(self, "websub_retry_intervals", tuple(self.websub_retry_intervals))
         object.__setattr__(self, "websub_allow", tuple(self.websub_allow))
 
@@ -119,6 +125,9 @@ class Settings:
             ),
             websub_allow_private=_flag(env, "WIREFEED_WEBSUB_ALLOW_PRIVATE", defaults.WEBSUB_ALLOW_PRIVATE),
             websub_allow=tuple(_items(env, "WIREFEED_WEBSUB_ALLOW", defaults.WEBSUB_ALLOW)),
+            archive_max_age=num("WIREFEED_ARCHIVE_MAX_AGE", defaults.ARCHIVE_MAX_AGE),
+            retention_days=_days(env, "WIREFEED_RETENTION_DAYS", defaults.RETENTION_DAYS),
+            tombstone_days=_days(env, "WIREFEED_TOMBSTONE_DAYS", defaults.TOMBSTONE_DAYS),
         )
 
     def on_port(self, port: int) -> Settings:
@@ -170,3 +179,13 @@ def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
         return float(raw)
     except ValueError:
         raise ConfigError(f"{name} must be a number of seconds, got {raw!r}") from None
+
+
+def _days(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        return float(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number of days, got {raw!r}") from None

@@ -15,7 +15,7 @@ from wirefeed.errors import StoreUnavailable
 from wirefeed.feeds.categorize.taxonomy import Taxonomy
 from wirefeed.feeds.store.connection import connect
 from wirefeed.feeds.store.story_store import StoryStore
-from wirefeed.services import api, feeds_bp, health, pages, websub_bp
+from wirefeed.services import api, feeds_bp, health, newsroom_api, pages, websub_bp
 from wirefeed.services.fast_feeds import FastFeeds
 from wirefeed.services.security import HTML_SECURITY_HEADERS, SECURITY_HEADERS
 from wirefeed.services.state import AppState
@@ -32,7 +32,7 @@ def create_app(settings: Settings, client: redis.Redis | None = None) -> Flask:
     app.extensions["wirefeed"] = AppState(
         settings, client, StoryStore(client), Taxonomy.load(settings.topics_path)
     )
-    for bp in (feeds_bp.bp, pages.bp, api.bp, health.bp, websub_bp.bp):
+    for bp in (feeds_bp.bp, pages.bp, api.bp, newsroom_api.bp, health.bp, websub_bp.bp):
         app.register_blueprint(bp)
 
     @app.errorhandler(redis.ConnectionError)

@@ -2,8 +2,8 @@
 
 ``/`` shows the newest stories, a subscribe box for the feed of every story and the topics with
 counts and feed links; ``/topics/<slug>`` the newest stories of a topic and its subscribe box;
-``/stories/<id>`` one story in full. Every page advertises its feeds for autodiscovery
-(``<link rel="alternate">`` for Atom, RSS and JSON Feed).
+``/stories/<id>`` one story in full (410 Gone once withdrawn). Every page advertises its feeds
+for autodiscovery (``<link rel="alternate">`` for Atom, RSS and JSON Feed).
 
 All text is escaped by Jinja; no page needs JavaScript. The one script,
 ``static/copy.js`` (loaded from the same origin, as the CSP ``script-src 'self'`` demands; no
@@ -21,6 +21,7 @@ from wirefeed.config import defaults
 from wirefeed.feeds.render.formats import FORMATS, OPML_MEDIA_TYPE, body_html, feed_url, render_opml
 from wirefeed.feeds.render.publish import topic_title
 from wirefeed.feeds.store import keys
+from wirefeed.feeds.stories.model import from_micros
 from wirefeed.feeds.websub.store import hub_url
 from wirefeed.services.state import AppState, state
 
@@ -83,17 +84,21 @@ def topic_page(slug: str) -> str:
 
 
 @bp.get("/stories/<story_id>")
-def story_page(story_id: str) -> str:
+def story_page(story_id: str) -> str | tuple[str, int]:
     st = state()
     story = st.store.get(story_id) if story_id.isalnum() and len(story_id) <= 64 else None
     if story is None:
         abort(404)
+    if story.withdrawn:  # 410 Gone: a short page saying so, and when; nothing of the story
+        when = from_micros(story.status_at)
+        return render_template("gone.html", title=st.settings.feed_title, story=story, when=when), 410
     return render_template(
         "story.html",
         title=st.settings.feed_title,
         story=story,
         body=body_html(story),
         revisions=st.store.revisions(story.id) if story.version > 1 else [],
+        corrected_at=from_micros(story.status_at),
         topic_titles=_titles(st),
     )
 

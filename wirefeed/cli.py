@@ -7,6 +7,8 @@
     wirefeed classify                  JSON lines in (title, summary, body), topics out
     wirefeed failed                    stories the categorizer failed on, and failed jobs
     wirefeed retry                     put them back through the pipeline
+    wirefeed withdraw ID [--reason R]  withdraw a story (tombstones in its feeds, 410 page)
+    wirefeed expire                    expire stories past the retention horizon now
 
 Exit status: 0 ok, 1 a project error (message on stderr), 2 bad input or usage.
 """
@@ -59,7 +61,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         path = Path(path_str)
         try:
             sub = ingests.submit(
-                client, settings, read_dump(path, settings.max_dump_bytes), source=path.name
+                client, settings, read_dump(path, settings.max_dump_bytes), source=path.name, force=args.force
             )
         except InputRejected as exc:
             print(f"{path}: rejected: {exc}", file=sys.stderr)
@@ -84,6 +86,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
             continue
         print(
             f"{path}: {prog.new} new, {prog.updated} updated, {prog.unchanged} unchanged"
+            f"{f', {prog.withdrawn} withdrawn' if prog.withdrawn else ''}"
             f"{f', {len(sub.errors)} rejected' if sub.errors else ''}"
         )
     return status
@@ -202,6 +205,7 @@ def build_parser() -> argparse.ArgumentParser:
     ing.add_argument("paths", nargs="+", metavar="PATH")
     ing.add_argument("--wait", action="store_true", help="wait until categorized; print counts")
     ing.add_argument("--timeout", type=float, default=300.0, help="seconds --wait waits at most")
+    ing.add_argument("--force", action="store_true", help="ingest even what looks like Markdown/HTML/code")
     ing.set_defaults(func=cmd_ingest)
 
     wk = sub.add_parser("worker", help="run an rq worker")
@@ -231,6 +235,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     cl = sub.add_parser("classify", help="tag JSON lines from stdin with topics")
     cl.set_defaults(func=cmd_classify)
+
+    from wirefeed.newsroom_cmds import register
+
+    register(sub)
     return p
 
 

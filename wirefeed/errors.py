@@ -49,6 +49,19 @@ class UnknownFeed(WirefeedError):
     """A feed topic or format that does not exist (HTTP 404)."""
 
 
+class LogExpired(WirefeedError):
+    """A change-log cursor or archive page older than the retention horizon (HTTP 410)."""
+
+
+class NoSuchStory(WirefeedError):
+    """A story id that is not stored (HTTP 404)."""
+
+
+class StoryConflict(WirefeedError):
+    """A lifecycle change that does not apply to the story as it is (already withdrawn, an
+    unchanged correction; HTTP 409)."""
+
+
 class NoSuchIngest(WirefeedError):
     """An ingest id that is unknown or expired (HTTP 404)."""
 

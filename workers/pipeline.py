@@ -50,6 +50,7 @@ In pseudocode (each step names the function, and the module, that runs it)::
             publish(touched)                          #   render each touched feed once per ingest
             hub.notify(touched)                       #   feeds.websub.hub: push to subscribers (rq jobs)
             state=done
+            maybe_schedule retention                  #   workers.retention: at most hourly, queued
 
 Between a batch's save and its ingest's completion a reader sees the new stories in the topic
 indexes (pages, and the newest ``feed_limit`` of a feed, which the web renders again when its
@@ -72,7 +73,7 @@ from wirefeed.feeds.queue.payload import decode_batch
 from wirefeed.feeds.render.publish import publish
 from wirefeed.feeds.store import keys
 from wirefeed.feeds.websub import hub
-from wirefeed.workers import clock, record
+from wirefeed.workers import clock, record, retention
 from wirefeed.workers.context import WorkerContext
 from wirefeed.workers.plan import find_stored, plan_batch
 from wirefeed.workers.split import enqueue_batches, split
@@ -161,3 +162,4 @@ def finish(ctx: WorkerContext, ingest_id: str, *, render: bool = True) -> None:
     pipe.hdel(keys.ingest(ingest_id), "touched")
     pipe.expire(keys.ingest(ingest_id), ctx.settings.result_ttl)
     pipe.execute()
+    retention.maybe_schedule(r, ctx.settings)

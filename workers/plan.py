@@ -22,7 +22,8 @@ from wirefeed.workers.context import WorkerContext
 class Plan:
     changes: list[StoryChange]
     counts: dict[str, int]
-    """``new``, ``updated``, ``unchanged`` and ``failed`` stories."""
+    """``new``, ``updated``, ``unchanged`` and ``failed`` stories, and ``withdrawn`` (resends
+    of withdrawn stories, set aside) when there are any."""
     poisoned: dict[int, dict[str, Any]]
     """Group number -> the group the categorizer failed on, with the error (for ``wf:poison``)."""
 
@@ -44,11 +45,18 @@ def plan_batch(
         )
         for group, found in zip(groups, stored, strict=True)
     ]
-    retag = [n for n, f in enumerate(folds) if f.story is not None and f.text_changed]
+    retag = [
+        n
+        for n, (f, found) in enumerate(zip(folds, stored, strict=True))
+        if f.story is not None and f.text_changed and not (found is not None and found.withdrawn)
+    ]
     results = categorize_isolated(ctx, [TaggingInput.from_story(folds[n].story) for n in retag])  # type: ignore[arg-type]
     tags = dict(zip(retag, results, strict=True))
     plan = Plan(changes=[], counts={"new": 0, "updated": 0, "unchanged": 0, "failed": 0}, poisoned={})
     for n, (f, group) in enumerate(zip(folds, groups, strict=True)):
+        if f.previous is not None and f.previous.withdrawn:  # a withdrawn story never comes back
+            plan.counts["withdrawn"] = plan.counts.get("withdrawn", 0) + 1
+            continue
         result = tags.get(n)
         if isinstance(result, BaseException):
             plan.counts["failed"] += 1
