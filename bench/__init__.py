@@ -22,7 +22,9 @@ same run on the same machine:
 3. freshness (:mod:`bench.freshness`): ``POST /api/ingest`` returning -> story in its topic
    feed over HTTP, idle and during scenario 1's ingest;
 4. scale (:mod:`bench.scale`): feed latency and ingest rate with 1,000 and 200,000 stories
-   stored, Redis memory per story, peak RSS of the web and worker processes.
+   stored, Redis memory per story, peak RSS of the web and worker processes;
+5. retention (:mod:`bench.retention`): 90 simulated days at 5,000 stories a day, 30-day retention:
+   Redis memory per day levels off; no retention command over 10 ms.
 
 Needs the Debian packages ``nginx`` and ``wrk`` (``apt-get install -y nginx wrk``) and, for
 profiles only, ``pip install -e '.[bench]'`` (py-spy).

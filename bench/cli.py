@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
 
-from bench import freshness, ingest, noise, scale, serving
+from bench import freshness, ingest, noise, retention, scale, serving
 from bench.harness import Harness
 from bench.plan import Plan
 from bench.report import Row, machine, table, write_results
@@ -24,6 +24,7 @@ SCENARIOS: dict[int, tuple[str, Callable[[Harness], list[Row]]]] = {
     2: ("feed serving", serving.run),
     3: ("freshness", freshness.run),
     4: ("scale", scale.run),
+    5: ("retention (simulated days)", retention.run),
 }
 
 

@@ -30,6 +30,12 @@ class Plan:
     """Stories of the fresh dump whose ingest rate scenario 4 measures at each store size."""
     scale_wrk_seconds: int = 5
     ingest_timeout: float = 600.0
+    retention_days: int = 90
+    """Simulated days scenario 5 replays."""
+    retention_per_day: int = 5_000
+    """New stories a simulated day."""
+    retention_keep: int = 30
+    """``WIREFEED_RETENTION_DAYS`` in scenario 5."""
 
     @classmethod
     def quick(cls) -> Plan:
@@ -45,4 +51,7 @@ class Plan:
             scale_ingest=2_000,
             scale_wrk_seconds=2,
             ingest_timeout=180.0,
+            retention_days=24,
+            retention_per_day=500,
+            retention_keep=8,
         )

@@ -164,6 +164,12 @@ INGEST_POLL_SECONDS = 0.02
 
 # -- parsing and story identity ------------------------------------------------------------
 
+SNIFF_BYTES = 65536
+"""Bytes at the start of a dump that are read to judge whether it is a wire dump at all."""
+
+SNIFF_LINES = 200
+"""Non-blank lines at the start of a dump judged as prose or not (most must be prose)."""
+
 PARSE_MAX_TITLE_CHARS = 1000
 """Longest title accepted; an item with a longer one is refused alone (``too-long-title``)."""
 
@@ -304,6 +310,11 @@ ARCHIVE_PAGE_SIZE = 50
 """Changes per RFC 5005 archive page and per ``?since=`` page by default
 (``WIREFEED_ARCHIVE_PAGE_SIZE``)."""
 
+ARCHIVE_MAX_AGE = 3600
+"""Seconds a client or proxy may cache a full archive page or a full ``since`` page before
+revalidating it (ETag): how long a withdrawal may take to reach cached copies
+(``WIREFEED_ARCHIVE_MAX_AGE``)."""
+
 VARIANT_TTL = 3600
 """Seconds a rendered feed variant (filters, ``?limit``, archives, ``since`` pages) stays cached."""
 
@@ -343,6 +354,28 @@ PURGE_RETRY_INTERVALS = (5, 30, 120, 600)
 
 PURGE_MAX_KEYS = 256
 """Most surrogate keys sent in one purge request (Fastly's limit per batch purge)."""
+
+
+# -- newsroom lifecycle and retention -------------------------------------------------------
+
+RETENTION_DAYS = 30.0
+"""Days a story is kept (by publication time): older ones leave indexes, feeds, change logs and
+the store; 0 keeps everything (``WIREFEED_RETENTION_DAYS``)."""
+
+TOMBSTONE_DAYS = 30.0
+"""Days a withdrawn story's tombstone stays in its topics' current feeds (``WIREFEED_TOMBSTONE_DAYS``)."""
+
+RETENTION_INTERVAL = 3600
+"""At most one retention run is queued per this many seconds (by the workers, as ingests finish)."""
+
+RETENTION_BATCH = 200
+"""Stories (or change-log entries) one retention step handles: each Redis call stays small."""
+
+RETENTION_MAX_STEPS = 200
+"""Steps one retention job takes before it queues itself again (ingests get their turn between)."""
+
+MAX_CORRECTION_CHARS = 100_000
+"""Longest title plus text an editor's correction may hold."""
 
 # -- WebSub hub ----------------------------------------------------------------------------
 

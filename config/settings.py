@@ -79,6 +79,10 @@ class Settings:
     log_format: str = defaults.LOG_FORMAT
     metrics_dir: Path | None = None
     redis_server: str | None = defaults.REDIS_SERVER
+    archive_max_age: int = defaults.ARCHIVE_MAX_AGE
+    retention_days: float = defaults.RETENTION_DAYS
+    tombstone_days: float = defaults.TOMBSTONE_DAYS
+    retention_interval: int = defaults.RETENTION_INTERVAL
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "base_url", self.base_url.rstrip("/"))
@@ -100,6 +104,8 @@ class Settings:
             raise ConfigError("WIREFEED_PROXY_HOPS must not be negative")
         if self.websub_timeout <= 0 or any(i < 0 for i in self.websub_retry_intervals):
             raise ConfigError("websub_timeout must be positive and retry intervals not negative")
+        if self.retention_days < 0 or self.tombstone_days < 0 or self.archive_max_age < 0:
+            raise ConfigError("retention_days, tombstone_days and archive_max_age must not be negative")
         object.__setattr__(self, "websub_retry_intervals", tuple(self.websub_retry_intervals))
         object.__setattr__(self, "redis_sentinels", tuple(self.redis_sentinels))
         object.__setattr__(self, "websub_allow", tuple(self.websub_allow))
@@ -186,6 +192,9 @@ class Settings:
             log_format=(env.get("WIREFEED_LOG_FORMAT") or defaults.LOG_FORMAT).strip().lower(),
             metrics_dir=_path(env.get("WIREFEED_METRICS_DIR") or defaults.METRICS_DIR),
             redis_server=env.get("WIREFEED_REDIS_SERVER") or defaults.REDIS_SERVER,
+            archive_max_age=num("WIREFEED_ARCHIVE_MAX_AGE", defaults.ARCHIVE_MAX_AGE),
+            retention_days=_days(env, "WIREFEED_RETENTION_DAYS", defaults.RETENTION_DAYS),
+            tombstone_days=_days(env, "WIREFEED_TOMBSTONE_DAYS", defaults.TOMBSTONE_DAYS),
         )
 
     def web_metrics_dir(self) -> Path:
@@ -253,3 +262,13 @@ def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
         return float(raw)
     except ValueError:
         raise ConfigError(f"{name} must be a number of seconds, got {raw!r}") from None
+
+
+def _days(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        return float(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number of days, got {raw!r}") from None

@@ -4,9 +4,11 @@ Off unless ``WIREFEED_INGEST_TOKEN`` is set; the bearer token is compared in con
 a client with ``auth_fail_rate`` failed authentications in a window gets 429 for every request
 until the window ends (token guessing stays slow). Ingests are rate-limited per client
 (:mod:`wirefeed.services.limits`).
-The body is capped at ``max_dump_bytes`` before it is read (413). A dump that cannot be parsed
-at all gets 400 with the reason; otherwise 202 with the ingest id, and items rejected one by one
-are listed while the rest is queued. The API never takes a server file path.
+The body is capped at ``max_dump_bytes`` before it is read (413); a form upload or other
+non-text body gets 415 (the dump goes as the raw body). A dump that cannot be parsed at all, or
+that looks like Markdown, HTML or code (unless ``?force=1``), gets 400 with the reason;
+otherwise 202 with the ingest id, and items rejected one by one are listed while the rest is
+queued. The API never takes a server file path.
 """
 
 from __future__ import annotations
@@ -75,6 +77,25 @@ def rate_limited() -> Response | None:
     return _too_many(f"over {limit.rate} ingests in {limit.window} s", retry_after)
 
 
+TEXT_TYPES = frozenset({"", "application/octet-stream", "application/x-www-form-urlencoded"})
+"""Content types besides ``text/*`` taken as a raw dump: none given, a raw file, and what
+``curl --data-binary`` sends by default (its body is sent as is)."""
+
+RAW_BODY_HINT = (
+    "send the dump file itself as the request body, e.g. "
+    "curl --data-binary @dump.txt -H 'Content-Type: text/plain' -H 'Authorization: Bearer TOKEN' "
+    "http://HOST/api/ingest"
+)
+
+
+def unsupported_type(mimetype: str) -> Response | None:
+    """A 415 for a body that is not a raw text dump (a form upload, JSON, an image, ...)."""
+    if mimetype.startswith("text/") or mimetype in TEXT_TYPES:
+        return None
+    what = "a multipart form upload" if mimetype.startswith("multipart/") else f"{mimetype!r}"
+    return _error(415, "unsupported-media-type", f"{what} is not a wire dump: {RAW_BODY_HINT}")
+
+
 @bp.post("/ingest")
 @require_token
 def ingest() -> Response:
@@ -82,6 +103,9 @@ def ingest() -> Response:
     limited = rate_limited()
     if limited is not None:
         return limited
+    unsupported = unsupported_type(request.mimetype)
+    if unsupported is not None:
+        return unsupported
     length = request.content_length
     if length is not None and length > st.settings.max_dump_bytes:
         return _error(413, "too-large", f"the dump is over the limit of {st.settings.max_dump_bytes} bytes")
@@ -95,7 +119,8 @@ def ingest() -> Response:
     except RequestEntityTooLarge:
         return _error(413, "too-large", f"the dump is over the limit of {st.settings.max_dump_bytes} bytes")
     try:
-        sub = ingests.submit(st.redis, st.settings, data, source="api")
+        force = request.args.get("force", "") in ("1", "true", "yes")
+        sub = ingests.submit(st.redis, st.settings, data, source="api", force=force)
     except InputRejected as exc:
         return _error(400, exc.reason, str(exc), line=exc.line)
     log.info(

@@ -18,7 +18,17 @@ from wirefeed.feeds.categorize.taxonomy import Taxonomy
 from wirefeed.feeds.render import cdn
 from wirefeed.feeds.store.connection import client_for
 from wirefeed.feeds.store.story_store import StoryStore
-from wirefeed.services import api, feeds_bp, health, identity_api, metrics, ninjs_bp, pages, websub_bp
+from wirefeed.services import (
+    api,
+    feeds_bp,
+    health,
+    identity_api,
+    metrics,
+    newsroom_api,
+    ninjs_bp,
+    pages,
+    websub_bp,
+)
 from wirefeed.services.fast_feeds import FastFeeds
 from wirefeed.services.security import HTML_SECURITY_HEADERS, SECURITY_HEADERS
 from wirefeed.services.state import AppState
@@ -37,7 +47,7 @@ def create_app(settings: Settings, client: redis.Redis | None = None) -> Flask:
         Taxonomy.load(settings.topics_path),
     )
     web_metrics = app.extensions["wirefeed-metrics"] = metrics.WebMetrics(client)
-    blueprints = (feeds_bp, ninjs_bp, pages, api, identity_api, health, websub_bp, metrics)
+    blueprints = (feeds_bp, ninjs_bp, pages, api, identity_api, newsroom_api, health, websub_bp, metrics)
     for bp in (module.bp for module in blueprints):
         app.register_blueprint(bp)
 

@@ -7,8 +7,10 @@
 - ``/feeds/<a>+<b>.<fmt>``, ``?limit=``, ``?q=``, ``?exclude=``, ``?kind=``, ``?since=``: a variant,
   rendered on a cache miss and kept (``wf:feedvar:<digest>``) until one of its topics changes.
 - ``/feeds/<topic>`` (no extension): the format from ``?format=`` or ``Accept``.
-- ``/feeds/<topic>/archive/<n>.<fmt>``: RFC 5005 archive pages of the change log; full pages
-  never change and are cached for a year.
+- ``/feeds/<topic>/archive/<n>.<fmt>``: RFC 5005 archive pages of the change log; a full page
+  changes only when one of its stories is withdrawn (it then shows the tombstone), so it is
+  cached for ``archive_max_age`` and revalidated (ETag); pages past the retention horizon, and
+  ``since`` cursors before it, answer 410 with a link to the current feed.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from dataclasses import replace
 import redis
 from flask import Blueprint, Response, request
 
-from wirefeed.errors import BadFeedRequest, UnknownFeed
+from wirefeed.errors import BadFeedRequest, LogExpired, UnknownFeed
 from wirefeed.feeds.render import cdn
 from wirefeed.feeds.render.formats import FORMATS, MEDIA_TYPES, FeedInfo, feed_url, render
 from wirefeed.feeds.render.publish import (
@@ -42,8 +44,6 @@ from wirefeed.services.stale import stale_key
 from wirefeed.services.state import AppState, state
 
 bp = Blueprint("feeds", __name__)
-
-IMMUTABLE = "public, max-age=31536000, immutable"
 
 FINAL = 2**62
 """``changed`` stamp of a cached variant that never goes stale (a full ``since`` page)."""
@@ -79,7 +79,10 @@ def _serve(spec: str, fmt: str | None) -> Response:
             doc = _current_doc(st, req.slugs[0], req.fmt)
             cache = f"public, max-age={st.settings.feed_max_age}"
         else:
-            doc, cache = _variant_doc(st, req)
+            answer = _variant_doc(st, req)
+            if isinstance(answer, Response):
+                return answer
+            doc, cache = answer
     except redis.RedisError:
         doc = st.stale.get(key)
         if doc is None:
@@ -104,15 +107,22 @@ def archive(slug: str, page: int, fmt: str) -> Response:
     if request.args:
         return plain("archive pages take no parameters", 400)
     size = st.settings.archive_page_size
+    base, withdrawn = _log_meta(st, slug)
     full_pages = st.store.log_length(slug) // size
     if not 1 <= page <= full_pages:
         return plain(f"no archive page {page} of {slug!r} (it has {full_pages})", 404)
-    digest = variant_digest({"archive": slug, "page": page, "fmt": fmt, "size": size})
+    if (page - 1) * size < base:
+        return gone(slug, fmt, f"archive page {page} of {slug!r} is past the retention horizon")
+    # A withdrawal renders the pages that held the story again (with its tombstone instead).
+    digest = variant_digest({"archive": slug, "page": page, "fmt": fmt, "size": size, "gen": withdrawn})
     raw = st.redis.hgetall(keys.feed_variant(digest))
     if raw:
         doc = FeedDoc.from_fields(raw)
     else:
-        lp = log_page(st.store, slug, (page - 1) * size, size)
+        try:
+            lp = log_page(st.store, slug, (page - 1) * size, size)
+        except LogExpired:
+            return gone(slug, fmt, f"archive page {page} of {slug!r} is past the retention horizon")
         links = [("current", feed_url(st.settings.base_url, slug, fmt))]
         if page > 1:
             links.append(("prev-archive", archive_url(st.settings, slug, page - 1, fmt)))
@@ -130,11 +140,26 @@ def archive(slug: str, page: int, fmt: str) -> Response:
             archive=True,
         )
         doc = make_doc(render(fmt, info, list(reversed(lp.stories))), changed)
-        # Full archive pages never change; only the "next-archive" link appears once the
-        # next page fills, so keep the cached copy only as long as the variant TTL.
+        # Only the "next-archive" link appears once the next page fills, and a withdrawal
+        # changes the digest: keep the cached copy only as long as the variant TTL.
         st.store.put_variant(digest, doc, st.settings.variant_ttl)
-    cache = IMMUTABLE if page < full_pages else f"public, max-age={st.settings.feed_max_age}"
-    return _respond(st, doc, fmt, cache, archive_url(st.settings, slug, page, fmt), slugs=[slug])
+    max_age = st.settings.archive_max_age if page < full_pages else st.settings.feed_max_age
+    url = archive_url(st.settings, slug, page, fmt)
+    return _respond(st, doc, fmt, f"public, max-age={max_age}", url, slugs=[slug])
+
+
+def _log_meta(st: AppState, slug: str) -> tuple[int, int]:
+    """A topic's ``log_base`` (changes removed by retention) and last withdrawal stamp."""
+    base, withdrawn = st.redis.hmget(keys.topic_meta(slug), ["log_base", "withdrawn"])
+    return int(base or 0), int(withdrawn or 0)
+
+
+def gone(slug: str, fmt: str, message: str) -> Response:
+    """410 for changes past the retention horizon, with a link to the topic's current feed."""
+    current = feed_url(state().settings.base_url, slug, fmt)
+    resp = plain(f"{message}; the current feed is {current}", 410)
+    resp.headers["Link"] = f'<{current}>; rel="current"'
+    return resp
 
 
 def _respond(
@@ -187,8 +212,13 @@ def _current_doc(st: AppState, slug: str, fmt: str) -> FeedDoc:
     return doc
 
 
-def _variant_doc(st: AppState, req: FeedRequest) -> tuple[FeedDoc, str]:
-    digest = variant_digest(req.cache_parts())
+def _variant_doc(st: AppState, req: FeedRequest) -> tuple[FeedDoc, str] | Response:
+    parts = req.cache_parts()
+    if req.since is not None:
+        base, parts["gen"] = _log_meta(st, req.slugs[0])
+        if req.since < base:
+            return gone(req.slugs[0], "json", f"changes up to {base} are past the retention horizon")
+    digest = variant_digest(parts)
     pipe = st.redis.pipeline(transaction=False)
     pipe.hgetall(keys.feed_variant(digest))
     for slug in req.slugs:
@@ -198,10 +228,13 @@ def _variant_doc(st: AppState, req: FeedRequest) -> tuple[FeedDoc, str]:
     max_age = f"public, max-age={st.settings.feed_max_age}"
     if raw and int(raw.get(b"changed", b"0")) >= changed:
         doc = FeedDoc.from_fields(raw)
-        return doc, _since_cache(req, doc, max_age)
+        return doc, _since_cache(req, doc, max_age, st.settings.archive_max_age)
     slug = req.slugs[0]
     if req.since is not None:
-        lp = log_page(st.store, slug, req.since, req.limit)
+        try:
+            lp = log_page(st.store, slug, req.since, req.limit)
+        except LogExpired:
+            return gone(slug, req.fmt, f"changes after {req.since} are past the retention horizon")
         base = feed_url(st.settings.base_url, slug, req.fmt)
         extra = json_cursor(st.settings, slug, lp.last, req.fmt)
         extra["_wirefeed"]["full_page"] = lp.full
@@ -212,7 +245,7 @@ def _variant_doc(st: AppState, req: FeedRequest) -> tuple[FeedDoc, str]:
         # A full page is final: cache it whatever the topic does next.
         cached = FeedDoc(doc.body, doc.etag, doc.modified, FINAL if lp.full else changed, doc.gz)
         st.store.put_variant(digest, cached, st.settings.variant_ttl)
-        return doc, IMMUTABLE if lp.full else max_age
+        return doc, _since_cache(req, cached, max_age, st.settings.archive_max_age)
     stories = select(st.store, req.slugs, req.filters, req.limit)
     title_slug = slug if len(req.slugs) == 1 else keys.ALL_TOPIC
     info = feed_info(st.settings, st.taxonomy, title_slug, changed, self_url=_public_url())
@@ -224,8 +257,11 @@ def _variant_doc(st: AppState, req: FeedRequest) -> tuple[FeedDoc, str]:
     return doc, max_age
 
 
-def _since_cache(req: FeedRequest, doc: FeedDoc, default: str) -> str:
-    return IMMUTABLE if req.since is not None and doc.changed == FINAL else default
+def _since_cache(req: FeedRequest, doc: FeedDoc, default: str, final_age: int) -> str:
+    """A full ``since`` page changes only if one of its stories is withdrawn: cached for
+    ``archive_max_age``, then revalidated."""
+    final = req.since is not None and doc.changed == FINAL
+    return f"public, max-age={final_age}" if final else default
 
 
 def _retitle(info: FeedInfo, title: str) -> FeedInfo:

@@ -2,8 +2,8 @@
 
 ``/`` shows the newest stories, a subscribe box for the feed of every story and the topics with
 counts and feed links; ``/topics/<slug>`` the newest stories of a topic and its subscribe box;
-``/stories/<id>`` one story in full. Every page advertises its feeds for autodiscovery
-(``<link rel="alternate">`` for Atom, RSS and JSON Feed).
+``/stories/<id>`` one story in full (410 Gone once withdrawn). Every page advertises its feeds
+for autodiscovery (``<link rel="alternate">`` for Atom, RSS and JSON Feed).
 
 All text is escaped by Jinja; no page needs JavaScript. The one script,
 ``static/copy.js`` (loaded from the same origin, as the CSP ``script-src 'self'`` demands; no
@@ -23,6 +23,7 @@ from wirefeed.feeds.render import cdn
 from wirefeed.feeds.render.formats import FORMATS, OPML_MEDIA_TYPE, body_html, feed_url, render_opml
 from wirefeed.feeds.render.publish import topic_title
 from wirefeed.feeds.store import keys
+from wirefeed.feeds.stories.model import from_micros
 from wirefeed.feeds.websub.store import hub_url
 from wirefeed.services.ninjs_bp import find_story, story_response, wants_ninjs
 from wirefeed.services.state import AppState, state
@@ -95,7 +96,7 @@ def topic_page(slug: str) -> str:
 
 
 @bp.get("/stories/<story_id>")
-def story_page(story_id: str) -> Response:
+def story_page(story_id: str) -> Response | tuple[str, int]:
     st = state()
     story = find_story(story_id)
     if story is None:
@@ -108,6 +109,9 @@ def story_page(story_id: str) -> Response:
             return redirect(url_for("pages.story_page", story_id=merged_into), 301)
         abort(404)
     _tag(cdn.story_key(story.id))
+    if story.withdrawn:  # 410 Gone: a short page saying so, and when; nothing of the story
+        when = from_micros(story.status_at)
+        return render_template("gone.html", title=st.settings.feed_title, story=story, when=when), 410
     if wants_ninjs():
         return story_response(story, negotiated=True)
     page = make_response(
@@ -118,6 +122,7 @@ def story_page(story_id: str) -> Response:
             body=body_html(story),
             revisions=st.store.revisions(story.id) if story.version > 1 else [],
             edits=editing.history(st.redis, story.id),
+            corrected_at=from_micros(story.status_at),
             topic_titles=_titles(st),
         )
     )

@@ -7,7 +7,7 @@ import pytest
 from rq.utils import import_attribute
 
 from wirefeed.feeds.store import keys
-from wirefeed.workers import jobs, websub
+from wirefeed.workers import jobs, retention, websub
 
 JOBS = {
     keys.INGEST_JOB: jobs.ingest_dump,
@@ -16,6 +16,7 @@ JOBS = {
     keys.WEBSUB_VERIFY_JOB: websub.verify_job,
     keys.WEBSUB_DELIVER_JOB: websub.deliver_job,
     keys.WEBSUB_SWEEP_JOB: websub.sweep_job,
+    keys.RETENTION_JOB: retention.retention_job,
 }
 
 

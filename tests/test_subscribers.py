@@ -17,6 +17,7 @@ import requests
 from lxml import etree
 
 from tests.helpers import distinct_headlines, ingest
+from wirefeed.config.settings import Settings
 
 SAMPLE = Path(__file__).resolve().parents[1] / "sample" / "wire-sample.txt"
 ATOM = "{http://www.w3.org/2005/Atom}"
@@ -150,7 +151,7 @@ def test_pollers_and_archive_walkers_see_every_story_exactly_once(live_server: s
     assert pages >= 20
 
 
-def test_archive_pages_are_immutable_and_chain(live_server: str) -> None:
+def test_archive_pages_are_cached_with_revalidation_and_chain(live_server: str, settings: Settings) -> None:
     ingest(live_server, "\n-\n".join(distinct_headlines(120, seed=11)).encode())
     current = etree.fromstring(get(live_server, "/feeds/all.atom").content)
     prev = current.find(f"{ATOM}link[@rel='prev-archive']").get("href")
@@ -158,7 +159,16 @@ def test_archive_pages_are_immutable_and_chain(live_server: str) -> None:
     page2 = requests.get(prev, timeout=10)
     assert b"<fh:archive" in page2.content or b"archive xmlns" in page2.content
     page1 = get(live_server, "/feeds/all/archive/1.atom")
-    assert page1.headers["Cache-Control"] == "public, max-age=31536000, immutable"
+    # Full pages change only when a story of theirs is withdrawn: a bounded max-age, then the ETag.
+    assert page1.headers["Cache-Control"] == f"public, max-age={settings.archive_max_age}"
+    assert (
+        requests.get(
+            f"{live_server}/feeds/all/archive/1.atom",
+            headers={"If-None-Match": page1.headers["ETag"]},
+            timeout=10,
+        ).status_code
+        == 304
+    )
     root1 = etree.fromstring(page1.content)
     assert root1.find(f"{ATOM}link[@rel='prev-archive']") is None
     assert root1.find(f"{ATOM}link[@rel='next-archive']").get("href").endswith("/archive/2.atom")
@@ -169,13 +179,13 @@ def test_archive_pages_are_immutable_and_chain(live_server: str) -> None:
     assert feedparser.parse(page1.content).bozo == 0
 
 
-def test_since_pages_are_final_once_full(live_server: str) -> None:
+def test_since_pages_are_final_once_full(live_server: str, settings: Settings) -> None:
     ingest(live_server, "\n-\n".join(distinct_headlines(30, seed=5)).encode())
     full = get(live_server, "/feeds/all.json?since=0&limit=10")
     doc = full.json()
     assert len(doc["items"]) == 10 and doc["_wirefeed"]["cursor"] == 10
     assert doc["next_url"].endswith("?since=10&limit=10")
-    assert "immutable" in full.headers["Cache-Control"]
+    assert full.headers["Cache-Control"] == f"public, max-age={settings.archive_max_age}"
     tail = get(live_server, "/feeds/all.json?since=25&limit=10").json()
     assert len(tail["items"]) == 5 and "next_url" not in tail
     for bad in ("/feeds/all.atom?since=1", "/feeds/all+world.json?since=1", "/feeds/all.json?since=x"):
@@ -292,6 +302,7 @@ def test_story_page_lists_the_revisions_of_an_updated_story(live_server: str) ->
     [item] = [i for i in json_items(live_server, "/feeds/all.json?limit=200") if "strikes kill" in i["title"]]
     page = requests.get(item["url"], timeout=10).text
     assert "strikes kill 24" in page.split("<h2>Revisions</h2>")[0]
-    assert "Gaza health officials say strikes kill 23 after Israel says shots wounded officer" in page.split(
-        "<h2>Revisions</h2>"
-    )[1]
+    assert (
+        "Gaza health officials say strikes kill 23 after Israel says shots wounded officer"
+        in page.split("<h2>Revisions</h2>")[1]
+    )

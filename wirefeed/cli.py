@@ -10,6 +10,8 @@
     wirefeed retry                     put them back through the pipeline
     wirefeed split STORY_ID            a wrongly merged latest version becomes a story of its own
     wirefeed merge OLD_ID NEW_ID       a missed resend (NEW_ID) becomes a version of OLD_ID
+    wirefeed withdraw ID [--reason R]  withdraw a story (tombstones in its feeds, 410 page)
+    wirefeed expire                    expire stories past the retention horizon now
 
 Exit status: 0 ok, 1 a project error (message on stderr), 2 bad input or usage.
 """
@@ -62,7 +64,9 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     for path_str in args.paths:
         path = Path(path_str)
         try:
-            sub = ingests.submit(client, settings, read_dump(path, settings.max_dump_bytes), source=path.name)
+            sub = ingests.submit(
+                client, settings, read_dump(path, settings.max_dump_bytes), source=path.name, force=args.force
+            )
         except InputRejected as exc:
             print(f"{path}: rejected: {exc}", file=sys.stderr)
             status = 2
@@ -239,6 +243,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="wait until stored; print new / updated / unchanged (big dumps: a progress bar on a terminal)",
     )
     ing.add_argument("--timeout", type=float, default=300.0, help="seconds --wait waits at most")
+    ing.add_argument("--force", action="store_true", help="ingest even what looks like Markdown/HTML/code")
     ing.set_defaults(func=cmd_ingest)
 
     wk = sub.add_parser("worker", help="run an rq worker")
@@ -284,8 +289,10 @@ def build_parser() -> argparse.ArgumentParser:
     cl.set_defaults(func=cmd_classify)
 
     from wirefeed.identity_cmds import register as register_identity
+    from wirefeed.newsroom_cmds import register as register_newsroom
 
     register_identity(sub)
+    register_newsroom(sub)
     return p
 
 

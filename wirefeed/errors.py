@@ -49,6 +49,19 @@ class UnknownFeed(WirefeedError):
     """A feed topic or format that does not exist (HTTP 404)."""
 
 
+class LogExpired(WirefeedError):
+    """A change-log cursor or archive page older than the retention horizon (HTTP 410)."""
+
+
+class NoSuchStory(WirefeedError):
+    """A story id that is not stored (HTTP 404; on the command line, a one-line error)."""
+
+
+class StoryConflict(WirefeedError):
+    """A lifecycle change that does not apply to the story as it is (already withdrawn, an
+    unchanged correction; HTTP 409)."""
+
+
 class NoSuchIngest(WirefeedError):
     """An ingest id that is unknown or expired (HTTP 404)."""
 
@@ -69,11 +82,7 @@ class EmbeddedRedisError(WirefeedError):
     """The embedded Redis server could not be found or started."""
 
 
-class NoSuchStory(WirefeedError):
-    """A story id that is not stored (HTTP 404, exit status 1)."""
-
-
-class EditRefused(WirefeedError):
+class EditRefused(StoryConflict):
     """An editor's split or merge that cannot be done as asked, e.g. a story with no merged-in
     version, or a story merged into itself (HTTP 409, exit status 1)."""
 

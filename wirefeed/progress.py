@@ -47,9 +47,11 @@ def items(n: int) -> str:
 
 
 def outcome_line(prog: Progress, rejected: int = 0) -> str:
-    """``48 new, 0 updated, 0 unchanged`` (+ failed, rejected when there are any): what was stored
+    """``48 new, 0 updated, 0 unchanged`` (+ withdrawn, failed, rejected when there are any): what was stored
     of a dump's items (versions of one story in one dump are stored as one)."""
     parts = [f"{prog.new} new", f"{prog.updated} updated", f"{prog.unchanged} unchanged"]
+    if prog.withdrawn:
+        parts.append(f"{prog.withdrawn} withdrawn (not published again)")
     if prog.failed:
         parts.append(f"{prog.failed} set aside (wirefeed failed)")
     if rejected:

@@ -62,6 +62,7 @@ In pseudocode (each step names the function, and the module, that runs it)::
             request_purge(topic-<slug> of touched)    #   feeds.render.cdn: CDN purge (rq job)
             state=done
             count now - accepted in wf:metrics:served, once  # feeds.store.metrics
+            maybe_schedule retention                  #   workers.retention: at most hourly, queued
 
 Between a batch's save and its ingest's completion a reader sees the new stories in the topic
 indexes (pages, and the newest ``feed_limit`` of a feed, which the web renders again when its
@@ -90,7 +91,7 @@ from wirefeed.feeds.render.publish import publish
 from wirefeed.feeds.store import keys, metrics
 from wirefeed.feeds.stories.model import Story
 from wirefeed.feeds.websub import hub
-from wirefeed.workers import clock, record
+from wirefeed.workers import clock, record, retention
 from wirefeed.workers.context import WorkerContext
 from wirefeed.workers.lock import commit_lock
 from wirefeed.workers.plan import Tags, find_stored, plan_batch
@@ -249,3 +250,4 @@ def finish(ctx: WorkerContext, ingest_id: str, *, render: bool = True) -> None:
                 "ingest done",
                 extra={"event": "ingest_done", "ingest_id": ingest_id, "seconds": round(seconds, 3)},
             )
+    retention.maybe_schedule(r, ctx.settings)

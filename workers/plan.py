@@ -23,7 +23,8 @@ from wirefeed.workers.context import WorkerContext
 class Plan:
     changes: list[StoryChange]
     counts: dict[str, int]
-    """``new``, ``updated``, ``unchanged`` and ``failed`` stories."""
+    """``new``, ``updated``, ``unchanged`` and ``failed`` stories, and ``withdrawn`` (resends
+    of withdrawn stories, set aside) when there are any."""
     poisoned: dict[int, dict[str, Any]]
     """Group number -> the group the categorizer failed on, with the error (for ``wf:poison``)."""
     categorize_seconds: float | None = None
@@ -56,7 +57,11 @@ def plan_batch(
         )
         for group, found in zip(groups, stored, strict=True)
     ]
-    retag = [n for n, f in enumerate(folds) if f.story is not None and f.text_changed]
+    retag = [
+        n
+        for n, (f, found) in enumerate(zip(folds, stored, strict=True))
+        if f.story is not None and f.text_changed and not (found is not None and found.withdrawn)
+    ]
     memo = {} if memo is None else memo
     inputs = [TaggingInput.from_story(folds[n].story) for n in retag]  # type: ignore[arg-type]
     todo = list(dict.fromkeys(i for i in inputs if i not in memo))
@@ -67,6 +72,9 @@ def plan_batch(
     plan = Plan(changes=[], counts={"new": 0, "updated": 0, "unchanged": 0, "failed": 0}, poisoned={})
     plan.categorize_seconds = took
     for n, (f, group) in enumerate(zip(folds, groups, strict=True)):
+        if f.previous is not None and f.previous.withdrawn:  # a withdrawn story never comes back
+            plan.counts["withdrawn"] = plan.counts.get("withdrawn", 0) + 1
+            continue
         result = tags.get(n)
         if isinstance(result, BaseException):
             plan.counts["failed"] += 1

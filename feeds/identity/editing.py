@@ -184,7 +184,7 @@ def _write(
         touched.update([keys.ALL_TOPIC, *gone.topic_slugs])
         extra = sorted(touched - saved.touched)
         if extra:
-            store.queue_touch(pipe, extra, now_us)
+            store.touch(pipe, extra, now_us)
     return sorted(touched)
 
 

@@ -23,6 +23,7 @@ from wirefeed.errors import InputRejected, NoSuchIngest, NotReplicated
 from wirefeed.feeds.queue.jobs import job_options
 from wirefeed.feeds.store import keys, metrics
 from wirefeed.feeds.stories.parse import parse_dump
+from wirefeed.feeds.stories.sniff import refusal
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +53,7 @@ class Progress:
     unchanged: int
     failed: int
     batches: int
+    withdrawn: int
     batches_done: int
     errors: list[dict[str, Any]]
 
@@ -67,15 +69,22 @@ class Progress:
             "updated": self.updated,
             "unchanged": self.unchanged,
             "failed": self.failed,
+            "withdrawn": self.withdrawn,
             "batches": self.batches,
             "batches_done": self.batches_done,
             "rejected": self.errors,
         }
 
 
-def submit(client: redis.Redis, settings: Settings, data: bytes, source: str) -> Submission:
-    """Check a dump, store it and queue its ingest. Raises :class:`InputRejected` for a bad dump
-    and :class:`NotReplicated` when ``min_replicas`` replicas did not confirm it in time (then
+FORCE_HINT = "pass --force (CLI) or ?force=1 (API) to ingest it anyway"
+
+
+def submit(
+    client: redis.Redis, settings: Settings, data: bytes, source: str, *, force: bool = False
+) -> Submission:
+    """Check a dump, store it and queue its ingest. Raises :class:`InputRejected` for a bad dump,
+    or (unless ``force``) for one that looks like Markdown, HTML or code (``not-a-dump``), and
+    :class:`NotReplicated` when ``min_replicas`` replicas did not confirm it in time (then
     nothing of it is kept and nothing is queued).
 
     Without replicas to wait for, the dump, its progress record and its job go in one MULTI.
@@ -85,6 +94,8 @@ def submit(client: redis.Redis, settings: Settings, data: bytes, source: str) ->
     ``wf:unqueued`` on the promoted replica, where :func:`enqueue_stranded` finds it.
     """
     result = parse_dump(data, max_bytes=settings.max_dump_bytes)
+    if not force and (why := refusal(data)) is not None:
+        raise InputRejected("not-a-dump", f"{why[0]}; {FORCE_HINT}", why[1])
     ingest_id = uuid.uuid4().hex
     record = {
         "state": "queued",
@@ -183,7 +194,7 @@ def progress(client: redis.Redis, ingest_id: str) -> Progress:
         raise NoSuchIngest(f"no ingest {ingest_id!r} (unknown or expired)")
     n = {
         k: int(raw.get(k, 0))
-        for k in ("stories", "new", "updated", "unchanged", "failed", "batches", "batches_done")
+        for k in ("stories", "new", "updated", "unchanged", "failed", "withdrawn", "batches", "batches_done")
     }
     return Progress(state=raw["state"], errors=json.loads(raw.get("errors", "[]")), **n)
 

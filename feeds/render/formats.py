@@ -41,7 +41,7 @@ from lxml import etree
 from wirefeed.feeds.render.html import body_html, summary_text, xml_text
 from wirefeed.feeds.render.subjects import MEDIATOPIC_SCHEME, MediaTopic, confidence, mediatopic_categories
 from wirefeed.feeds.store.keys import ALL_TOPIC
-from wirefeed.feeds.stories.model import Story, TopicTag
+from wirefeed.feeds.stories.model import USABLE, Story, TopicTag, from_micros
 
 __all__ = [
     "FORMATS",
@@ -179,6 +179,10 @@ def render(fmt: str, info: FeedInfo, stories: Sequence[Story]) -> bytes:
         renderer = _RENDERERS[fmt]
     except KeyError:
         raise ValueError(f"unknown feed format {fmt!r}; expected one of {', '.join(FORMATS)}") from None
+    if any(s.withdrawn for s in stories):  # withdrawn stories become tombstones
+        from wirefeed.feeds.render import tombstones
+
+        return tombstones.render(fmt, info, stories, renderer)
     return renderer(info, stories)
 
 
@@ -314,6 +318,10 @@ def _json_item(info: FeedInfo, story: Story) -> dict[str, Any]:
         "agency": xml_text(story.agency) if story.agency else None,
         "topics": [_json_topic(info, t) for t in story.topics],
     }
+    if story.status != USABLE:  # an editor's correction
+        item["_wirefeed"].update(
+            status=story.status, status_at=_rfc3339(from_micros(story.status_at)), note=story.status_note
+        )
     return item
 
 

@@ -117,19 +117,24 @@ def render_current(
 def current_stories(
     store: StoryStore, settings: Settings, slugs: Sequence[str]
 ) -> tuple[dict[str, list[Story]], dict[str, int]]:
-    """Each topic's current-feed stories (newest first) and change-log length."""
+    """Each topic's current-feed stories (newest first), then its withdrawn stories still in
+    their tombstone period (``wf:gone:<slug>``, newest withdrawal first, rendered as
+    tombstones), and its change-log length."""
     pages = store.pages(slugs, settings.feed_limit)
     lengths = store.log_lengths(slugs)
     size = settings.archive_page_size
     unarchived = {slug: store.log_entries(slug, (n // size) * size, size) for slug, n in lengths.items()}
+    gone = store.gone_ids(slugs, defaults.FEED_MAX_LIMIT)
     have = {slug: {s.id for s in pages[slug]} for slug in slugs}
     missing = {sid for slug in slugs for _, sid, _ in unarchived[slug] if sid not in have[slug]}
+    missing.update(sid for ids in gone.values() for sid in ids)
     extra = store.stories_by_id(missing) if missing else {}
     out = {}
     for slug in slugs:
         more = [extra[sid] for _, sid, _ in unarchived[slug] if sid not in have[slug] and sid in extra]
-        stories = pages[slug] + list({s.id: s for s in more}.values())
-        out[slug] = sorted(stories, key=lambda s: to_micros(s.published), reverse=True)
+        live = pages[slug] + list({s.id: s for s in more if not s.withdrawn}.values())
+        tombs = [extra[sid] for sid in gone[slug] if sid in extra and extra[sid].withdrawn]
+        out[slug] = sorted(live, key=lambda s: to_micros(s.published), reverse=True) + tombs
     return out, lengths
 
 

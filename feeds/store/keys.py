@@ -95,14 +95,31 @@ def topic_index(slug: str) -> str:
 
 
 def topic_meta(slug: str) -> str:
-    """Hash: ``changed``, the µs stamp of the topic's last change."""
+    """Hash: ``changed``, the µs stamp of the topic's last change; ``log_base``, the number of
+    change-log entries retention removed from the head of the log; ``withdrawn``, the µs stamp
+    of the last withdrawal of one of its stories (cached archive and ``since`` pages older than
+    it are rendered again)."""
     return f"{PREFIX}topicmeta:{slug}"
 
 
 def topic_log(slug: str) -> str:
-    """List: the topic's change log, ``<id>:<version>`` per story added or updated; position + 1
-    is the change's sequence number (the ``since`` cursor)."""
+    """List: the topic's change log, ``<id>:<version>`` per story added, updated, corrected or
+    withdrawn; position + 1 + ``log_base`` is the change's sequence number (the ``since``
+    cursor)."""
     return f"{PREFIX}log:{slug}"
+
+
+def topic_gone(slug: str) -> str:
+    """Sorted set: ids of the topic's withdrawn stories, scored by withdrawal time (µs); the
+    current feeds carry their tombstones for ``tombstone_days``."""
+    return f"{PREFIX}gone:{slug}"
+
+
+RETENTION_QUEUED = f"{PREFIX}retention:queued"
+"""String with a TTL: a retention run was queued recently (at most one per ``retention_interval``)."""
+
+RETENTION_JOB = "wirefeed.workers.retention.retention_job"
+"""Ingest queue: expire stories older than the retention horizon, in small steps."""
 
 
 def feed_doc(slug: str, fmt: str) -> str:

@@ -17,7 +17,7 @@ from datetime import timedelta
 import redis
 
 from wirefeed.config import defaults
-from wirefeed.errors import StoreUnavailable
+from wirefeed.errors import LogExpired, StoreUnavailable
 from wirefeed.feeds.store import keys, near_index
 from wirefeed.feeds.store.reads import WatchedReads
 from wirefeed.feeds.stories.model import Story, to_micros
@@ -148,6 +148,13 @@ end
 return now
 """
 
+_LOG_RANGE = """
+local base = tonumber(redis.call('HGET', KEYS[1], 'log_base') or '0')
+local first = tonumber(ARGV[1]) - base
+if first < 0 then return {base, {}} end
+return {base, redis.call('LRANGE', KEYS[2], first, first + tonumber(ARGV[2]) - 1)}
+"""
+
 _PUT_IF_NEWER = """
 local c = tonumber(redis.call('HGET', KEYS[1], 'changed') or '-1')
 if tonumber(ARGV[1]) < c then return 0 end
@@ -167,6 +174,7 @@ class StoryStore:
         self._advance = client.register_script(_ADVANCE_CLOCK)
         self._touch = client.register_script(_TOUCH_TOPICS)
         self._put_if_newer = client.register_script(_PUT_IF_NEWER)
+        self._log_range = client.register_script(_LOG_RANGE)
         self._prune_near = client.register_script(near_index.PRUNE)
 
     def watching(self, pipe: redis.client.Pipeline) -> StoryStore:
@@ -281,13 +289,12 @@ class StoryStore:
         for slug, ids in w.removed.items():
             pipe.zrem(keys.topic_index(slug), *ids)
         if w.touched:
-            metas = [keys.topic_meta(slug) for slug in sorted(w.touched)]
-            self._touch(keys=metas, args=[now_us], client=pipe)
+            self.touch(pipe, sorted(w.touched), now_us)
         return Saved(touched=w.touched, log=w.log)
 
-    def queue_touch(self, pipe: redis.client.Pipeline, slugs: Sequence[str], now_us: int) -> None:
-        """Queue on ``pipe`` moving the change stamps of these topics forward (strictly)."""
-        self._touch(keys=[keys.topic_meta(slug) for slug in sorted(slugs)], args=[now_us], client=pipe)
+    def touch(self, pipe: redis.client.Pipeline, slugs: Sequence[str], now_us: int) -> None:
+        """Queue on ``pipe`` moving the topics' change stamps on (strictly, to ``now_us`` or later)."""
+        self._touch(keys=[keys.topic_meta(s) for s in sorted(set(slugs))], args=[now_us], client=pipe)
 
     def queue_prune_near(self, pipe: redis.client.Pipeline, now_us: int, most: int) -> None:
         """Queue on ``pipe`` dropping up to ``most`` near-index entries past the near window
@@ -311,6 +318,13 @@ class StoryStore:
         return {
             slug: [by_id[i] for i in ids if i in by_id] for slug, ids in zip(slugs, id_lists, strict=True)
         }
+
+    def gone_ids(self, slugs: Sequence[str], limit: int) -> dict[str, list[str]]:
+        """Each topic's withdrawn story ids still in their tombstone period, newest first."""
+        pipe = self.r.pipeline(transaction=False)
+        for slug in slugs:
+            pipe.zrevrange(keys.topic_gone(slug), 0, limit - 1)
+        return {slug: [i.decode() for i in ids] for slug, ids in zip(slugs, pipe.execute(), strict=True)}
 
     def index_range(self, slug: str, start: int, stop: int) -> list[tuple[str, float]]:
         """Ids and scores of a topic's index, newest first, ranks ``start``..``stop`` inclusive."""
@@ -343,20 +357,30 @@ class StoryStore:
         return {s: int(v) if v else 0 for s, v in zip(slugs, pipe.execute(), strict=True)}
 
     # -- change logs ---------------------------------------------------------------
+    # Sequence numbers are absolute: retention removes whole pages from the head of a log and
+    # counts them in ``log_base`` (wf:topicmeta:<slug>), so a cursor keeps its meaning.
     def log_length(self, slug: str) -> int:
         """The sequence number of the topic's latest change (0: none yet)."""
-        return int(self.r.llen(keys.topic_log(slug)))
+        return self.log_lengths([slug])[slug]
 
     def log_lengths(self, slugs: Sequence[str]) -> dict[str, int]:
         pipe = self.r.pipeline(transaction=False)
         for slug in slugs:
             pipe.llen(keys.topic_log(slug))
-        return dict(zip(slugs, (int(n) for n in pipe.execute()), strict=True))
+            pipe.hget(keys.topic_meta(slug), "log_base")
+        raw = pipe.execute()
+        return {slug: int(raw[2 * i]) + int(raw[2 * i + 1] or 0) for i, slug in enumerate(slugs)}
+
+    def log_base(self, slug: str) -> int:
+        """Sequence number of the oldest change retention removed (0: none removed)."""
+        return int(self.r.hget(keys.topic_meta(slug), "log_base") or 0)
 
     def log_entries(self, slug: str, after: int, count: int) -> list[tuple[int, str, int]]:
         """Up to ``count`` changes with sequence numbers above ``after``, oldest first, as
-        ``(seq, story id, version)``."""
-        raw = self.r.lrange(keys.topic_log(slug), after, after + count - 1)
+        ``(seq, story id, version)``. Raises :class:`LogExpired` if retention removed some."""
+        base, raw = self._log_range(keys=[keys.topic_meta(slug), keys.topic_log(slug)], args=[after, count])
+        if after < int(base):
+            raise LogExpired(f"changes up to {base} of {slug!r} are past the retention horizon")
         out = []
         for n, entry in enumerate(raw, start=after + 1):
             sid, _, version = entry.decode().rpartition(":")
@@ -372,7 +396,7 @@ class StoryStore:
             story = current.get(sid)
             if story is None:
                 continue
-            if story.version == version:
+            if story.version == version or story.withdrawn:  # every version of it: its tombstone
                 out[(sid, version)] = story
             else:
                 older.append((sid, version))

@@ -17,6 +17,24 @@ T = TypeVar("T")
 
 BlockKind = Literal["p", "h"]
 StoryKind = Literal["headline", "article"]
+StoryStatus = Literal["usable", "corrected", "withdrawn"]
+
+USABLE: StoryStatus = "usable"
+CORRECTED: StoryStatus = "corrected"
+WITHDRAWN: StoryStatus = "withdrawn"
+STATUSES: tuple[StoryStatus, ...] = (USABLE, CORRECTED, WITHDRAWN)
+"""A story's lifecycle status (:attr:`Story.status`), the one place it is defined:
+
+- ``usable``: as the wire sent it (every story starts so, and a later wire resend of a
+  corrected story is a new ``usable`` version);
+- ``corrected``: an editor made a new version (``POST /api/stories/<id>/correct``); the text
+  is current, ``status_note`` says why, ``status_at`` when;
+- ``withdrawn``: killed (``wirefeed withdraw``, ``POST /api/stories/<id>/withdraw``): the record
+  keeps only what recognises the story again (id, title, hashes, topics), never its text, and
+  feeds carry a tombstone. In ninjs terms: usable -> ``usable``, corrected -> ``usable`` (a new
+  version), withdrawn -> ``canceled``.
+"""
+_NO_STATUS = (USABLE, 0, "")
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,10 +116,21 @@ class Story:
     """1 for the first text of a story; each new version (a wire resend with changes) adds one."""
     seen_hashes: tuple[str, ...] = ()
     """Content hashes of every version seen, so a late resend of an old version changes nothing."""
+    status: StoryStatus = USABLE
+    """The newsroom lifecycle status: ``usable``, ``corrected`` (an editor's new version) or
+    ``withdrawn`` (killed: no content kept, the id never comes back). See :data:`STATUSES`."""
+    status_at: int = 0
+    """µs since the epoch of the last status change (0 for a story that never had one)."""
+    status_note: str = ""
+    """The editor's reason for the withdrawal or correction."""
 
     @property
     def topic_slugs(self) -> list[str]:
         return [t.slug for t in self.topics]
+
+    @property
+    def withdrawn(self) -> bool:
+        return self.status == WITHDRAWN
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -119,6 +148,7 @@ class Story:
             "hash": self.content_hash,
             "v": self.version,
             "seen": list(self.seen_hashes),
+            **({"st": [self.status, self.status_at, self.status_note]} if self.status != USABLE else {}),
         }
 
     @classmethod
@@ -138,6 +168,7 @@ class Story:
             d.get("hash", ""),
             d.get("v", 1),
             tuple(d.get("seen", ())),
+            *d.get("st", _NO_STATUS),
         )
 
 
