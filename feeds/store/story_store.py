@@ -18,43 +18,10 @@ import redis
 
 from wirefeed.config import defaults
 from wirefeed.errors import LogExpired, StoreUnavailable
-from wirefeed.feeds.store import keys, near_index
+from wirefeed.feeds.store import keys, near_index, scripts
+from wirefeed.feeds.store.feed_doc import FeedDoc
 from wirefeed.feeds.store.reads import WatchedReads
 from wirefeed.feeds.stories.model import Story, to_micros
-
-
-@dataclass(frozen=True, slots=True)
-class FeedDoc:
-    """A rendered feed document as served: body bytes (and gzipped), strong ETag, Last-Modified."""
-
-    body: bytes
-    etag: str
-    modified: str
-    changed: int = 0
-    """Microseconds of the topic change this document reflects."""
-    gz: bytes | None = None
-    """The body gzipped, when it was compressed ahead of time."""
-
-    def fields(self) -> dict[str, bytes | str | int]:
-        out: dict[str, bytes | str | int] = {
-            "body": self.body,
-            "etag": self.etag,
-            "modified": self.modified,
-            "changed": self.changed,
-        }
-        if self.gz is not None:
-            out["gz"] = self.gz
-        return out
-
-    @classmethod
-    def from_fields(cls, raw: dict[bytes, bytes]) -> FeedDoc:
-        return cls(
-            body=raw[b"body"],
-            etag=raw[b"etag"].decode(),
-            modified=raw[b"modified"].decode(),
-            changed=int(raw.get(b"changed", b"0")),
-            gz=raw.get(b"gz"),
-        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,43 +93,6 @@ def _dumps(story: Story) -> str:
     return json.dumps(story.to_dict(), ensure_ascii=False, separators=(",", ":"))
 
 
-_ADVANCE_CLOCK = """
-local c = tonumber(redis.call('GET', KEYS[1]) or '0')
-local now = tonumber(ARGV[1])
-if now > c then c = now end
-c = c + tonumber(ARGV[2])
-redis.call('SET', KEYS[1], c)
-return c
-"""
-
-
-_TOUCH_TOPICS = """
-local now = tonumber(ARGV[1])
-for i, key in ipairs(KEYS) do
-  local c = tonumber(redis.call('HGET', key, 'changed') or '0')
-  if now <= c then now = c + 1 end
-end
-for i, key in ipairs(KEYS) do
-  redis.call('HSET', key, 'changed', now)
-end
-return now
-"""
-
-_LOG_RANGE = """
-local base = tonumber(redis.call('HGET', KEYS[1], 'log_base') or '0')
-local first = tonumber(ARGV[1]) - base
-if first < 0 then return {base, {}} end
-return {base, redis.call('LRANGE', KEYS[2], first, first + tonumber(ARGV[2]) - 1)}
-"""
-
-_PUT_IF_NEWER = """
-local c = tonumber(redis.call('HGET', KEYS[1], 'changed') or '-1')
-if tonumber(ARGV[1]) < c then return 0 end
-redis.call('HSET', KEYS[1], unpack(ARGV, 2))
-return 1
-"""
-
-
 class StoryStore:
     """Reads and writes stories, topic indexes, change logs and feed documents."""
 
@@ -171,10 +101,10 @@ class StoryStore:
         self.near_window = timedelta(hours=near_window_hours)
         """How long after its last version a story can still take a near-duplicate as a version."""
         self._reads: WatchedReads | None = None
-        self._advance = client.register_script(_ADVANCE_CLOCK)
-        self._touch = client.register_script(_TOUCH_TOPICS)
-        self._put_if_newer = client.register_script(_PUT_IF_NEWER)
-        self._log_range = client.register_script(_LOG_RANGE)
+        self._advance = client.register_script(scripts.ADVANCE_CLOCK)
+        self._touch = client.register_script(scripts.TOUCH_TOPICS)
+        self._put_if_newer = client.register_script(scripts.PUT_IF_NEWER)
+        self._log_range = client.register_script(scripts.LOG_RANGE)
         self._prune_near = client.register_script(near_index.PRUNE)
 
     def watching(self, pipe: redis.client.Pipeline) -> StoryStore:
