@@ -1,7 +1,8 @@
 """The newsroom's actions on a stored story, end to end: withdraw it or correct it, then render
 its topics' feeds again (:func:`wirefeed.feeds.render.publish.publish`, the path every ingest
 takes, so whatever hooks publishing gets, a withdrawal gets too) and push them to WebSub
-subscribers (:func:`wirefeed.feeds.websub.hub.notify`).
+subscribers (:func:`wirefeed.feeds.websub.hub.notify`) and purge a CDN's copies
+(:func:`wirefeed.feeds.render.cdn.purge_change`).
 
 Called by the API (:mod:`wirefeed.services.newsroom_api`) and the CLI
 (:mod:`wirefeed.newsroom_cmds`); the Redis writes are in :mod:`wirefeed.feeds.store.lifecycle`.
@@ -16,6 +17,7 @@ from typing import Any
 
 from wirefeed.config.settings import Settings
 from wirefeed.feeds.categorize.taxonomy import Taxonomy
+from wirefeed.feeds.render import cdn
 from wirefeed.feeds.render.formats import story_guid, story_url
 from wirefeed.feeds.render.publish import publish
 from wirefeed.feeds.store import lifecycle
@@ -31,7 +33,7 @@ def _now_us() -> int:
 def withdraw(store: StoryStore, taxonomy: Taxonomy, settings: Settings, story_id: str, reason: str) -> Story:
     """Withdraw a story everywhere; raises ``NoSuchStory`` / ``StoryConflict``."""
     gone, slugs = lifecycle.withdraw(store, story_id, reason, _now_us())
-    _republish(store, taxonomy, settings, slugs)
+    _republish(store, taxonomy, settings, story_id, slugs)
     return gone
 
 
@@ -56,13 +58,16 @@ def correct(
         summary_chars=settings.summary_chars,
         default_agency=settings.default_agency,
     )
-    _republish(store, taxonomy, settings, slugs)
+    _republish(store, taxonomy, settings, story_id, slugs)
     return story
 
 
-def _republish(store: StoryStore, taxonomy: Taxonomy, settings: Settings, slugs: list[str]) -> None:
+def _republish(
+    store: StoryStore, taxonomy: Taxonomy, settings: Settings, story_id: str, slugs: list[str]
+) -> None:
     publish(store, taxonomy, settings, slugs)
     hub.notify(store.r, settings, slugs)
+    cdn.purge_change(store.r, settings, [story_id], slugs)
 
 
 def state(settings: Settings, story: Story) -> dict[str, Any]:

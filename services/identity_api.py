@@ -15,7 +15,6 @@ from flask import Blueprint, Response, jsonify, request
 
 from wirefeed.errors import EditRefused, NoSuchStory
 from wirefeed.feeds.identity import editing
-from wirefeed.feeds.websub import hub
 from wirefeed.services.api import _error, require_token
 from wirefeed.services.state import state
 
@@ -24,7 +23,7 @@ bp = Blueprint("identity_api", __name__, url_prefix="/api/stories")
 
 def _answer(edit: editing.Edit) -> Response:
     st = state()
-    hub.notify(st.redis, st.settings, edit.touched)
+    editing.announce(st.redis, st.settings, edit)
     return jsonify(edit.to_dict())
 
 

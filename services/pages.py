@@ -109,11 +109,11 @@ def story_page(story_id: str) -> Response | tuple[str, int]:
             return redirect(url_for("pages.story_page", story_id=merged_into), 301)
         abort(404)
     _tag(cdn.story_key(story.id))
+    if wants_ninjs():  # a withdrawn story too: ``pubStatus: canceled`` tells a CMS to recall it
+        return story_response(story, negotiated=True)
     if story.withdrawn:  # 410 Gone: a short page saying so, and when; nothing of the story
         when = from_micros(story.status_at)
         return render_template("gone.html", title=st.settings.feed_title, story=story, when=when), 410
-    if wants_ninjs():
-        return story_response(story, negotiated=True)
     page = make_response(
         render_template(
             "story.html",

@@ -72,6 +72,9 @@ def settings(redis_url: str, server_port: int) -> Settings:
         websub_allow=("127.0.0.1/32",),  # the test subscribers listen on loopback
         websub_lease_min=1,
         websub_retry_intervals=(1, 2),
+        # Many tests stamp stories at a fixed date long past: retention would expire them under
+        # a test's feet. Retention is tested on its own (test_newsroom, with explicit days).
+        retention_days=0,
     )
 
 
@@ -88,6 +91,7 @@ def workers(settings: Settings) -> Iterator[list[subprocess.Popen[bytes]]]:
         "WIREFEED_WEBSUB_ALLOW": ",".join(settings.websub_allow),
         "WIREFEED_WEBSUB_LEASE_MIN": str(settings.websub_lease_min),
         "WIREFEED_WEBSUB_RETRY": ",".join(map(str, settings.websub_retry_intervals)),
+        "WIREFEED_RETENTION_DAYS": str(settings.retention_days),
     }
     started = [
         subprocess.Popen([sys.executable, "-m", "wirefeed", "worker", "--queues", q], env=env, cwd=ROOT)

@@ -21,6 +21,7 @@ from lxml import etree
 
 from tests.conftest import ROOT, SAMPLE
 from tests.helpers import AUTH, distinct_headlines, ingest, post_dump, wait_done
+from tests.ninjs_schema import assert_valid
 from tests.test_websub import Subscriber, signed_by, subscribe, subscriber  # noqa: F401 (fixture)
 from wirefeed.config.settings import Settings
 from wirefeed.feeds.render.tombstones import TOMBSTONE_NS
@@ -129,6 +130,15 @@ def test_withdraw_over_http_recalls_the_story_everywhere(live_server: str, clien
     # ... also in since catch-up pages, so pollers learn to delete it.
     catchup = _json(live_server, f"/feeds/{TOPIC}.json?since=0")
     assert [i["_wirefeed"]["status"] for i in catchup["items"] if i["id"] == guid] == ["withdrawn"]
+    # ninjs: the story answers pubStatus canceled (no content), in its own URL and its feeds.
+    canceled = _json(live_server, f"/stories/{sid}.ninjs")
+    assert_valid(canceled)
+    assert (canceled["uri"], canceled["pubStatus"]) == (guid, "canceled")
+    assert "bodies" not in canceled and "Budapest" not in json.dumps(canceled)
+    for path in (f"/feeds/{TOPIC}.ninjs", f"/feeds/{TOPIC}.ninjs?since=0"):
+        items = [i for i in _json(live_server, path)["items"] if i["uri"] == guid]
+        assert [i["pubStatus"] for i in items] == ["canceled"], path
+        assert_valid(items[0])
 
     _check_page_archive_and_resend(live_server, client, sid, guid, before)
 

@@ -12,7 +12,6 @@ import redis
 from wirefeed.config.settings import Settings
 from wirefeed.feeds.identity import editing
 from wirefeed.feeds.store.story_store import StoryStore
-from wirefeed.feeds.websub import hub
 from wirefeed.runtime import redis_client
 
 
@@ -23,7 +22,7 @@ def _open() -> tuple[Settings, redis.Redis, StoryStore]:
 
 
 def _done(settings: Settings, client: redis.Redis, edit: editing.Edit, as_json: bool) -> int:
-    hub.notify(client, settings, edit.touched)
+    editing.announce(client, settings, edit)
     if as_json:
         print(json.dumps(edit.to_dict(), ensure_ascii=False))
     elif edit.other is not None:

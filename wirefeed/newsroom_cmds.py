@@ -10,15 +10,15 @@ from datetime import datetime
 
 from wirefeed.config.settings import Settings
 from wirefeed.errors import NoSuchStory, StoryConflict
+from wirefeed.feeds.categorize.taxonomy import Taxonomy
+from wirefeed.feeds.store.story_store import StoryStore
 
 
-def _store_and_taxonomy(settings: Settings):  # type: ignore[no-untyped-def]
-    from wirefeed.feeds.categorize.taxonomy import Taxonomy
-    from wirefeed.feeds.store.connection import connect
-    from wirefeed.feeds.store.story_store import StoryStore
-    from wirefeed.runtime import resolve_redis_url
+def _store_and_taxonomy(settings: Settings) -> tuple[StoryStore, Taxonomy]:
+    from wirefeed.runtime import redis_client
 
-    return StoryStore(connect(resolve_redis_url(settings))), Taxonomy.load(settings.topics_path)
+    store = StoryStore(redis_client(settings), near_window_hours=settings.near_window_hours)
+    return store, Taxonomy.load(settings.topics_path)
 
 
 def cmd_withdraw(args: argparse.Namespace) -> int:

@@ -17,12 +17,15 @@ from datetime import datetime
 
 import redis
 
+from wirefeed.config.settings import Settings
 from wirefeed.errors import EditRefused, NoSuchStory, WirefeedError
 from wirefeed.feeds.identity.lsh import near_keys
+from wirefeed.feeds.render import cdn
 from wirefeed.feeds.store import keys
 from wirefeed.feeds.store.story_store import StoryChange, StoryStore
 from wirefeed.feeds.stories.ids import story_id
 from wirefeed.feeds.stories.model import Story, from_micros
+from wirefeed.feeds.websub import hub
 
 
 @dataclass(frozen=True)
@@ -204,3 +207,10 @@ def _note(
     )
     for story in (sid, other):
         pipe.rpush(keys.identity_log(story), entry)
+
+
+def announce(client: redis.Redis, settings: Settings, edit: Edit) -> None:
+    """Tell the world about an edit: WebSub subscribers of the touched topics get their feeds
+    pushed, a CDN in front purges both stories' pages and those topics."""
+    hub.notify(client, settings, edit.touched)
+    cdn.purge_change(client, settings, [edit.story.id, edit.other_id], edit.touched)

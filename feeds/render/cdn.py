@@ -79,3 +79,11 @@ def request_purge(client: redis.Redis, settings: Settings, surrogate_keys: Itera
         log.warning("purge of %d keys not queued: %s", len(names), exc)
         return []
     return [job.id for job in jobs]
+
+
+def purge_change(
+    client: redis.Redis, settings: Settings, story_ids: Iterable[str], slugs: Iterable[str]
+) -> list[str]:
+    """Queue purges after an editor's change outside an ingest (a withdrawal, a correction, a
+    split or merge): the stories' pages and their topics' feeds, pages and archive pages."""
+    return request_purge(client, settings, [*map(story_key, story_ids), *map(topic_key, slugs)])

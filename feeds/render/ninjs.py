@@ -15,6 +15,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
+from wirefeed.feeds.render import tombstones
 from wirefeed.feeds.render.formats import (
     GENERATOR,
     LANGUAGE,
@@ -48,9 +49,26 @@ GENRES = {
 
 
 def pub_status(story: Story) -> str:
-    """The ninjs ``pubStatus`` of a story: ``usable`` (the only state a stored story has yet;
-    withheld and canceled stories will answer ``withheld`` / ``canceled`` here)."""
-    return "usable"
+    """The ninjs ``pubStatus`` of a story: ``canceled`` once withdrawn (recall every copy),
+    ``usable`` otherwise (a corrected story is usable: its new version replaces the old)."""
+    return "canceled" if story.withdrawn else "usable"
+
+
+def _canceled_item(info: FeedInfo, story: Story) -> dict[str, Any]:
+    """A withdrawn story as ninjs: its id and ``pubStatus: canceled``, no content (none is kept)."""
+    return {
+        "uri": story_guid(info.tag_authority, story.id),
+        "standard": STANDARD,
+        "type": "text",
+        "representationType": "partial",
+        "version": str(story.version),
+        "versionCreated": tombstones.when_rfc3339(story),
+        "pubStatus": pub_status(story),
+        "language": LANGUAGE,
+        "headlines": [{"role": "main", "contentType": "text/plain", "value": tombstones.WITHDRAWN_TITLE}],
+        "descriptions": [{"role": "summary", "contentType": "text/plain", "value": tombstones.note(story)}],
+        "altIds": [{"role": "wirefeed", "value": story.id}],
+    }
 
 
 def body_text(story: Story) -> str:
@@ -63,6 +81,8 @@ def body_text(story: Story) -> str:
 
 def ninjs_item(info: FeedInfo, story: Story) -> dict[str, Any]:
     """``story`` as a ninjs 3.1 object (a dict ready for ``json.dumps``)."""
+    if story.withdrawn:
+        return _canceled_item(info, story)
     html, text = body_html(story), body_text(story)
     item: dict[str, Any] = {
         "uri": story_guid(info.tag_authority, story.id),
