@@ -22,7 +22,10 @@ topics plus ``_none`` (HuffPost's off-topic categories: food, travel, weddings..
    folded head (:data:`TOKEN_L2`), so words the corpora use in a topic (``earnings``, ``startup``,
    ``striker``) move towards it and unseen ones keep the embedding's opinion. The tuned table is
    shipped as ``topic-tokens.npy`` (float16, vocabulary x classes) and replaces the fold.
-3. On the TUNE parts of the corpora, with the real :class:`HybridCategorizer`: the fusion weights
+3. On the TUNE parts of the corpora and, out of fold, on our own stories (split in
+   :data:`OWN_FOLDS` parts; each part is tagged by a model trained the same way without it, so
+   our stories, which are also training data, count in the choice without being seen by the
+   model that tags them), with the real :class:`HybridCategorizer`: the fusion weights
    (how much the rules add; when the classifier overrules them), ``min_probability`` (when the
    classifier adds a topic on its own), all by the same score, and the abstention pair ``min_guess`` /
    ``max_none`` that leaves the most off-topic tune headlines untagged while the coverage of each
@@ -52,7 +55,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import corpora  # noqa: E402
-from calibrate import DEFAULT_MIN_PROBABILITY, RULE_CAP, Tuner, calibrate  # noqa: E402
+from calibrate import DEFAULT_MIN_PROBABILITY, RULE_CAP, Fold, Tuner, calibrate  # noqa: E402
 
 from wirefeed.feeds.categorize.classifier import (  # noqa: E402
     HEAD_FORMAT,
@@ -73,7 +76,7 @@ CORPUS_MASS = {"wikipedia": 1.0, "huffpost": 0.7, "own": 2.0}
 """Share of the training weight of each source (ours: the wire-style eval-tune stories)."""
 HEADLINE_WEIGHT = 0.5
 """Weight of the bare-headline copy of a story that has a summary."""
-ALSO_WEIGHT = 0.3
+ALSO_WEIGHT = 0.5
 """Target weight of each ``also`` topic of a story (its main topic has 1; targets are normalised)."""
 L2 = 1e-4
 BATCH = 2048
@@ -84,6 +87,9 @@ TOKEN_L2 = 1e-6
 """Pull of each token's tuned logits back to the folded head's (per token occurrence mass)."""
 TOKEN_EPOCHS = 12
 TOKEN_RATE = 0.02
+OWN_FOLDS = 2
+"""Our stories are split in this many parts for choosing the fusion out of fold."""
+OWN_FOLD_SEED = 1717
 
 
 def log(message: str) -> None:
@@ -219,6 +225,25 @@ def head_dict(
     return head
 
 
+def own_folds(own: list[dict]) -> list[list[dict]]:
+    """Our stories in :data:`OWN_FOLDS` parts (seeded by row), for out-of-fold calibration."""
+    order = np.random.default_rng(OWN_FOLD_SEED).permutation(len(own))
+    return [[own[i] for i in sorted(order[k::OWN_FOLDS])] for k in range(OWN_FOLDS)]
+
+
+def train(
+    args: argparse.Namespace, embedder: StaticEmbedder, labels: list[str], parts: dict, own: list[dict]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """Head weights, bias and token table trained on the corpora's train parts and ``own``."""
+    data = Data(embedder, labels, {**{c: p["train"] for c, p in parts.items()}, "own": own})
+    weights, bias = fit_head(data, len(labels))
+    log("head fitted")
+    table0 = np.asarray(embedder.matrix, dtype=np.float32) @ weights.astype(np.float32)
+    tuned = None if args.head_only else tune_tokens(data, table0, bias, len(embedder.matrix))
+    table, bias = (None, bias) if tuned is None else tuned
+    return weights, bias, table
+
+
 def learn(
     args: argparse.Namespace, embedder: StaticEmbedder, labels: list[str], parts: dict, own: list[dict]
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
@@ -227,14 +252,24 @@ def learn(
         shipped = json.loads(args.out.read_text(encoding="utf-8"))
         weights, bias = np.asarray(shipped["weights"]), np.asarray(shipped["bias"], dtype=np.float32)
         table = np.load(args.out.with_name(TOKENS_NAME)).astype(np.float32)
-    else:
-        data = Data(embedder, labels, {**{c: p["train"] for c, p in parts.items()}, "own": own})
-        weights, bias = fit_head(data, len(labels))
-        log("head fitted")
-        table0 = np.asarray(embedder.matrix, dtype=np.float32) @ weights.astype(np.float32)
-        tuned = None if args.head_only else tune_tokens(data, table0, bias, len(embedder.matrix))
-        table, bias = (None, bias) if tuned is None else tuned
-    return weights, bias, table
+        return weights, bias, table
+    return train(args, embedder, labels, parts, own)
+
+
+def fold_models(
+    args: argparse.Namespace, embedder: StaticEmbedder, labels: list[str], parts: dict, own: list[dict]
+) -> list[Fold]:
+    """For each part of our stories, the model trained without it, and that part (the fusion is
+    then chosen on our stories too, each tagged by a model that never saw it)."""
+    folds = own_folds(own)
+    out: list[Fold] = []
+    for k, held in enumerate(folds):
+        log(f"own-story fold {k + 1}/{len(folds)}")
+        rest = [r for j, f in enumerate(folds) if j != k for r in f]
+        weights, bias, table = train(args, embedder, labels, parts, rest)
+        head = head_dict(labels, weights, bias, embedder.meta["embeddings_sha256"], {})
+        out.append((head, table, held))
+    return out
 
 
 def main() -> int:
@@ -244,7 +279,7 @@ def main() -> int:
     ap.add_argument(
         "--recalibrate",
         action="store_true",
-        help="keep the shipped head and token table; choose the fusion again",
+        help="keep the shipped head and token table; choose the fusion again (still trains the folds)",
     )
     ap.add_argument("--out", type=Path, default=HEAD)
     args = ap.parse_args()
@@ -274,7 +309,7 @@ def main() -> int:
     head = head_dict(labels, weights, bias, sha, fusion)
     tune = {c: [r for r in p["tune"] if r["topic"] != NONE_LABEL] for c, p in parts.items()}
     off = [r for p in parts.values() for r in p["tune"] if r["topic"] == NONE_LABEL]
-    tuner = Tuner(taxonomy, embedder, tune, off)
+    tuner = Tuner(taxonomy, embedder, tune, off, fold_models(args, embedder, labels, parts, own))
     calibrate(tuner, head, table, topics)
     reps = tuner.reports(tuner.answers(head, table))
     for c, r in reps.items():
@@ -302,6 +337,8 @@ def main() -> int:
         "corpus_mass": CORPUS_MASS,
         "headline_copies_weight": HEADLINE_WEIGHT,
         "also_weight": ALSO_WEIGHT,
+        "fusion_chosen_on": "tune parts of both corpora; our stories out of fold "
+        f"({OWN_FOLDS} parts, numpy default_rng({OWN_FOLD_SEED}))",
         "l2": L2,
         "token_tuning": None
         if table is None
