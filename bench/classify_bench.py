@@ -17,7 +17,14 @@ training), for the shipped categorizer (rules + classifier) and for the rules al
 - stories per second on one core: headlines, and title + summary, through ``categorize_many`` in
   batches of 500 (a worker's batch) and 2,000 (``wirefeed classify``'s chunk);
 - the start-up of a fresh process up to its first tagged story (a categorizer worker's readiness),
-  and ``python -m wirefeed classify`` on 10,000 lines, wall time.
+  and ``python -m wirefeed classify`` on 10,000 lines: wall time and stories per CPU-second of
+  the whole process (interpreter start, model load and tagging);
+- the size of the model files;
+- on the held-out TEST parts of the real-news corpora (``models/build/corpora.py``; read only if
+  ``shared/data/news-topics`` is there, otherwise one line says so), per corpus and for both:
+  group accuracy (the four groups both corpora cover), first-topic accuracy over the nine
+  top-level topics, coverage (share of stories given a topic; the rest abstain) and precision at
+  that coverage, per-topic recall and tag precision; for the shipped categorizer and the rules alone.
 """
 
 from __future__ import annotations
@@ -25,6 +32,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -104,18 +112,66 @@ def startup_seconds(runs: int = 3) -> tuple[float, float]:
     return statistics.median(inner), statistics.median(wall)
 
 
-def classify_cli_seconds(rows: list[dict], n: int = 10_000) -> float:
+def classify_cli_seconds(rows: list[dict], n: int = 10_000) -> tuple[float, float]:
+    """(wall seconds, CPU seconds) of ``python -m wirefeed classify`` on ``n`` lines, whole process."""
     with tempfile.TemporaryFile("w+", encoding="utf-8") as fh:
         for i in range(n):
             row = rows[i % len(rows)]
             fh.write(json.dumps({"id": i, "title": row["title"], "summary": row["summary"]}) + "\n")
         fh.seek(0)
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         start = time.perf_counter()
         cmd = [sys.executable, "-m", "wirefeed", "classify"]
         out = subprocess.run(cmd, stdin=fh, cwd=ROOT, capture_output=True, check=True)
         seconds = time.perf_counter() - start
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
     assert out.stdout.count(b"\n") == n
-    return seconds
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return seconds, cpu
+
+
+def model_megabytes(taxonomy: Taxonomy) -> float:
+    """Size of the files the classifier loads (embedding folder, head, its token table)."""
+    settings = taxonomy.classifier
+    if settings is None:
+        return 0.0
+    files = [*settings.model.iterdir(), settings.head]
+    tokens = json.loads(settings.head.read_text(encoding="utf-8")).get("token_logits")
+    if tokens:
+        files.append(settings.head.parent / tokens["file"])
+    return sum(f.stat().st_size for f in files if f.is_file()) / 1e6
+
+
+def real_news(hybrid: Categorizer, rules: Categorizer, top: set[str]) -> None:
+    """The held-out TEST parts of the real-news corpora (if present)."""
+    sys.path.insert(0, str(ROOT / "models" / "build"))
+    import corpora
+
+    folder = corpora.data_dir()
+    print("\n## Real news (held-out TEST parts of the corpora)\n")
+    if folder is None:
+        print("(skipped: the corpora, shared/data/news-topics, are not here; set WIREFEED_NEWS_TOPICS)")
+        return
+    tests = {name: parts["test"] for name, parts in corpora.splits(folder).items()}
+    tests["both"] = [r for rows in tests.values() for r in rows]
+    print(
+        "| categorizer | corpus | stories | group accuracy | first topic right | coverage "
+        "| precision at coverage |"
+    )
+    print("| --- | --- | ---: | ---: | ---: | ---: | ---: |")
+    reports = {}
+    for name, cat in (("rules + classifier", hybrid), ("rules alone", rules)):
+        for corpus, rows in tests.items():
+            rep = evaluate(
+                rows, cat.categorize_many([TaggingInput(r["title"], r["summary"]) for r in rows]), top
+            )
+            reports[(name, corpus)] = rep
+            print(
+                f"| {name} | {corpus} | {rep.stories} | {rep.accuracy:.1%} | {rep.top_accuracy:.1%} | "
+                f"{rep.coverage:.1%} | {rep.precision_at_coverage:.1%} |"
+            )
+    for corpus in tests:
+        section(f"rules + classifier, {corpus} (test part)", reports[("rules + classifier", corpus)])
 
 
 def section(title: str, report: Report) -> None:
@@ -126,6 +182,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--quick", action="store_true", help="skip the subprocess timings")
     ap.add_argument("--misses", action="store_true", help="list the held-out stories it gets wrong")
+    ap.add_argument("--no-real", action="store_true", help="skip the real-news corpora")
     args = ap.parse_args()
 
     taxonomy = Taxonomy.load(TOPICS)
@@ -156,10 +213,17 @@ def main() -> int:
                 print(f"| {name} | {what} | {batch} | {cpu:,.0f} | {wall:,.0f} |")
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     print(f"\n(load average during the run: {load:.1f} on {os.cpu_count()} cores)")
+    print(f"\nmodel files: {model_megabytes(taxonomy):.1f} MB")
     if not args.quick:
         inner, wall = startup_seconds()
         print(f"\nfresh process to its first tagged story: {inner:.2f} s in Python, {wall:.2f} s wall")
-        print(f"`python -m wirefeed classify`, 10,000 lines: {classify_cli_seconds(rows):.2f} s wall")
+        seconds, cpu = classify_cli_seconds(rows)
+        print(
+            f"`python -m wirefeed classify`, 10,000 lines: {seconds:.2f} s wall, {cpu:.2f} CPU-seconds "
+            f"(whole process): {10_000 / cpu:,.0f} stories per CPU-second"
+        )
+    if not args.no_real:
+        real_news(hybrid, rules, top)
     return 0
 
 

@@ -146,7 +146,7 @@ def test_smoke_headlines_get_their_top_level_topic(categorizer: Categorizer) -> 
 def test_shipped_taxonomy_shape(taxonomy: Taxonomy) -> None:
     assert [t.slug for t in taxonomy.top_level()] == TOP_LEVEL
     assert "all" not in taxonomy.topics
-    assert taxonomy.default == "world"
+    assert taxonomy.default is None  # a story with no evidence gets no topic (it is in "all")
     cyber = taxonomy.get("cybercrime")
     assert cyber.parent == "crime"
     assert set(cyber.implied) == {"crime", "technology"}
@@ -212,7 +212,7 @@ def test_small_taxonomy_loads_in_file_order(tmp_path: Path) -> None:
     )
     assert list(tax.topics) == ["crime", "cyber", "tech"]
     assert [t.slug for t in tax.top_level()] == ["crime", "tech"]
-    assert tax.default == "crime"  # no world, no default_topic: the first top-level topic
+    assert tax.default is None  # no default_topic: a story nothing tags gets no topic
     assert tax.get("cyber").ancestors == ("crime",)
 
 
@@ -256,11 +256,23 @@ def test_implied_parent_is_present(categorizer: Categorizer, taxonomy: Taxonomy)
             assert set(taxonomy.get(slug).ancestors) <= present, (slug, tags)
 
 
-def test_no_match_falls_back_to_default(categorizer: Categorizer, rules: RuleCategorizer) -> None:
+def test_no_evidence_gives_no_topic(categorizer: Categorizer, rules: RuleCategorizer) -> None:
+    assert rules.categorize(TaggingInput("A quiet afternoon")) == []
+    assert rules.categorize(TaggingInput("")) == []
+    assert categorizer.categorize(TaggingInput("")) == []  # the classifier has no word to read
+    assert categorizer.categorize(TaggingInput("Man bites dog")) == []  # nor any real evidence
+
+
+def test_editors_default_topic_is_given_when_nothing_else_is(tmp_path: Path) -> None:
+    text = TOPICS.read_text(encoding="utf-8").replace(
+        "version = 1\n", 'version = 1\ndefault_topic = "world"\n'
+    )
+    (tmp_path / "topics.toml").write_text(text.replace('"../models/', f'"{ROOT}/models/'), encoding="utf-8")
+    tax = Taxonomy.load(tmp_path / "topics.toml")
     fallback = [TopicTag("world", 0.0, DEFAULT_REASON, "default")]
-    assert rules.categorize(TaggingInput("A quiet afternoon")) == fallback
-    assert rules.categorize(TaggingInput("")) == fallback
-    assert categorizer.categorize(TaggingInput("")) == fallback  # the classifier has no word to read
+    assert RuleCategorizer(tax).categorize(TaggingInput("A quiet afternoon")) == fallback
+    assert build_categorizer(tax).categorize(TaggingInput("")) == fallback
+    assert build_categorizer(tax).categorize(TaggingInput("Man bites dog")) == fallback
 
 
 @pytest.mark.parametrize(
@@ -383,11 +395,10 @@ def test_entities_are_case_sensitive_and_keywords_flexible(tmp_path: Path) -> No
     )
     cat = RuleCategorizer(tax)
     assert slugs(cat.categorize(TaggingInput("WHO warns of heat"))) == ["health"]
-    assert slugs(cat.categorize(TaggingInput("Who warns of heat?"))) == ["health"]  # default
-    assert cat.categorize(TaggingInput("Who warns of heat?"))[0].reason == DEFAULT_REASON
+    assert cat.categorize(TaggingInput("Who warns of heat?")) == []  # no match, no default_topic
     for title in ("Sell off deepens", "Selloff deepens", "SELL-OFF deepens", "Vaccination drive"):
-        assert cat.categorize(TaggingInput(title))[0].reason != DEFAULT_REASON, title
-    assert cat.categorize(TaggingInput("Fund sold"))[0].reason == DEFAULT_REASON
+        assert slugs(cat.categorize(TaggingInput(title))) == ["markets"], title
+    assert cat.categorize(TaggingInput("Fund sold")) == []
     tag = cat.categorize(TaggingInput("A $5bn bet"))[0]
     assert tag.score == 2.0 and "'$5bn'" in tag.reason
 

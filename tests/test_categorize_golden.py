@@ -11,8 +11,8 @@ move them.
 Each story is tagged in a batch of many (``categorize_many``), and a sample alone
 (``categorize``), so batching cannot change a story's tags either.
 
-If a change of behaviour is intended (new rules, a retrained head), rewrite the file and review
-the diff::
+If a change of behaviour is intended (new rules, a retrained head), rewrite the tags (the stored
+inputs stay) and review the diff::
 
     .venv/bin/python -m tests.test_categorize_golden --write
 """
@@ -87,9 +87,15 @@ def _run(items: list[TaggingInput], categorizer: Categorizer) -> list[list[Topic
 
 
 def write(path: Path = GOLDEN) -> int:
-    """Write the golden file with the current categorizers; return the number of stories."""
+    """Write the golden file with the current categorizers; return the number of stories.
+
+    The stored inputs are kept (only their tags are rewritten); a new file gets generated ones."""
     taxonomy = Taxonomy.load(TOPICS)
-    items = _generated(300, 7) + EDGE_CASES
+    if path.is_file():
+        rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+        items = [TaggingInput(r["title"], r["summary"], r["body"]) for r in rows]
+    else:
+        items = _generated(300, 7) + EDGE_CASES
     hybrid = _run(items, build_categorizer(taxonomy))
     rules = _run(items, RuleCategorizer(taxonomy))
     with path.open("w", encoding="utf-8") as f:

@@ -196,3 +196,33 @@ def test_reader_library_subscribes_and_shows_the_article(live_server: str, inges
     reader.update_feeds()  # a second poll shows nothing twice
     assert len(list(reader.get_entries())) == len(entries)
     reader.close()
+
+
+NO_TOPIC = "Man bites dog"
+
+
+def test_story_with_no_topic_is_only_in_all(live_server: str) -> None:
+    """A story the categorizer abstains on goes through the real workers into ``all`` only: every
+    format renders it without a category, no topic feed or count holds it, its page works."""
+    sports = "Lakers beat Celtics in NBA Finals opener as LeBron James scores 35 points"
+    status = ingest(live_server, f"{NO_TOPIC}\n-\n{sports}\n".encode())
+    assert status["new"] == 2 and status["rejected"] == []
+    items = json.loads(fetch(live_server, "/feeds/all.json").content)["items"]
+    [story] = [i for i in items if i["title"] == NO_TOPIC]
+    assert story["tags"] == [] and story["_wirefeed"]["topics"] == []
+    atom = feedparser.parse(fetch(live_server, "/feeds/all.atom").content)
+    assert atom.bozo == 0
+    [entry] = [e for e in atom.entries if e.title == NO_TOPIC]
+    assert not entry.get("tags")
+    rss = etree.fromstring(fetch(live_server, "/feeds/all.rss").content)
+    [item] = [i for i in rss.xpath("//item") if i.findtext("title") == NO_TOPIC]
+    assert item.findall("category") == []
+    topics = {t["slug"]: t for t in fetch(live_server, "/topics").json()["topics"]}
+    assert topics["all"]["count"] == 2
+    assert topics["sports"]["count"] == 1
+    assert sum(t["count"] for s, t in topics.items() if s != "all" and t["parent"] is None) == 1
+    for slug in ("world", "sports", "business"):
+        titles = [i["title"] for i in json.loads(fetch(live_server, f"/feeds/{slug}.json").content)["items"]]
+        assert NO_TOPIC not in titles
+    assert requests.get(story["url"], timeout=10).status_code == 200
+    assert fetch(live_server, "/").status_code == 200

@@ -11,7 +11,9 @@ Details: "The learned layer" in ``docs/categorizer.md``.
 
 from __future__ import annotations
 
+import hashlib
 import html
+import io
 import json
 import re
 from collections.abc import Sequence
@@ -28,10 +30,15 @@ from wirefeed.feeds.categorize.embed import StaticEmbedder
 
 HEAD_FORMAT = "wirefeed-topic-head/1"
 """``format`` of a topic head file this code reads."""
+NONE_LABEL = "_none"
+"""Head label of "none of the topics" (off-topic stories seen in training): it takes its share of
+the probability, so an off-topic story's topics stay unlikely; it is never given as a tag."""
 
 _ENTITY = re.compile(r"&?#(\d{2,5});|&(?:quot|amp|lt|gt|apos|nbsp);")
 """Character references, also the mangled kind without '&' (``#39;``) seen in some wire feeds."""
 _TAGS = re.compile(r"<[^<>]{0,300}>")
+_WORD = re.compile(r"[^\W_]")
+"""A letter or a digit: a text without one has no words for the classifier to read."""
 
 
 def clean_for_model(text: str) -> str:
@@ -71,12 +78,23 @@ class Fusion:
     rule_floor: float
     min_probability: dict[str, float]
     default_min_probability: float
+    min_guess: float = 0.0
+    """A story no rule tags gets the classifier's best topic only from this probability on;
+    under it the story gets no topic at all (it is still in ``all``)."""
+    max_none: float = 1.0
+    """... and only while the probability of "none of the topics" stays under this."""
 
 
 class TopicClassifier:
     """Embedding model + linear head: logits per top-level topic for a batch of stories."""
 
-    def __init__(self, embedder: StaticEmbedder, head: dict[str, Any], source: str = "<head>") -> None:
+    def __init__(
+        self,
+        embedder: StaticEmbedder,
+        head: dict[str, Any],
+        source: str = "<head>",
+        tokens: np.ndarray | None = None,
+    ) -> None:
         self.embedder = embedder
         self.source = source
         if head.get("format") != HEAD_FORMAT:
@@ -99,6 +117,8 @@ class TopicClassifier:
                 rule_floor=float(fusion["rule_floor"]),
                 min_probability={str(k): float(v) for k, v in fusion["min_probability"].items()},
                 default_min_probability=float(fusion["default_min_probability"]),
+                min_guess=float(fusion.get("min_guess", 0.0)),
+                max_none=float(fusion.get("max_none", 1.0)),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise ConfigError(f"{source}: malformed topic head: {exc!r}") from None
@@ -107,8 +127,16 @@ class TopicClassifier:
                 f"{source}: weights {self.weights.shape} / bias {self.bias.shape} do not fit "
                 f"{embedder.dims} dimensions and {len(self.labels)} labels"
             )
-        self.token_logits = np.asarray(embedder.matrix, dtype=np.float32) @ self.weights
-        """Vocabulary x labels: each token's contribution to a story's logits (mean over tokens)."""
+        if tokens is None:
+            self.token_logits = np.asarray(embedder.matrix, dtype=np.float32) @ self.weights
+            """Vocabulary x labels: each token's contribution to a story's logits (mean over tokens)."""
+        elif tokens.shape != (len(embedder.matrix), len(self.labels)):
+            raise ConfigError(
+                f"{source}: token logits {tokens.shape} do not fit {len(embedder.matrix)} tokens "
+                f"and {len(self.labels)} labels"
+            )
+        else:  # the fold, fine-tuned on labelled stories (models/build/train_head.py)
+            self.token_logits = np.asarray(tokens, dtype=np.float32)
 
     @classmethod
     def load(cls, model_dir: Path | str, head_path: Path | str) -> TopicClassifier:
@@ -124,11 +152,11 @@ class TopicClassifier:
             ) from None
         except (OSError, ValueError) as exc:
             raise ConfigError(f"topic head {head_path} cannot be read: {exc}") from None
-        return cls(embedder, head, source=str(head_path))
+        return cls(embedder, head, source=str(head_path), tokens=_token_table(head, head_path))
 
     def logits(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
-        """``(logits (n, labels), has_tokens (n,))``: a text with no known word has no opinion
-        (its logits are the bias alone)."""
+        """``(logits (n, labels), has_words (n,))``: a text with no known word (or no letter or
+        digit at all) has no opinion (its logits are not to be used)."""
         ids = [self.embedder.ids(t) for t in texts]
         lengths = np.fromiter(map(len, ids), dtype=np.int64, count=len(ids))
         has_tokens = lengths > 0
@@ -140,4 +168,24 @@ class TopicClassifier:
             np.cumsum(kept[:-1], out=starts[1:])
             sums = np.add.reduceat(self.token_logits[flat], starts, axis=0)
             out[has_tokens] += sums / kept[:, None]
-        return out, has_tokens
+        # punctuation alone ("!!! ???") is no evidence either, whatever its tokens' logits
+        wordy = np.fromiter((_WORD.search(t) is not None for t in texts), dtype=bool, count=len(ids))
+        return out, has_tokens & wordy
+
+
+def _token_table(head: dict[str, Any], head_path: Path) -> np.ndarray | None:
+    """The head's tuned per-token logits (``token_logits``: a ``.npy`` file beside the head, and
+    its SHA-256), or None for a head without them; :class:`ConfigError` if missing or altered."""
+    spec = head.get("token_logits")
+    if spec is None:
+        return None
+    try:
+        path = head_path.parent / str(spec["file"])
+        blob = path.read_bytes()
+        if hashlib.sha256(blob).hexdigest() != spec["sha256"]:
+            raise ConfigError(f"{path} is not the token table {head_path} was trained with; retrain it")
+        return np.load(io.BytesIO(blob), allow_pickle=False)
+    except FileNotFoundError:
+        raise ConfigError(f"token table {path} of {head_path} is missing") from None
+    except (KeyError, TypeError, OSError, ValueError) as exc:
+        raise ConfigError(f"{head_path}: bad token table: {exc!r}") from None

@@ -63,10 +63,29 @@ class Report:
     tags: int = 0
     stories: int = 0
     misses: list[str] = field(default_factory=list)
+    top_correct: int = 0
+    """Stories whose first top-level topic is their main topic (or one of its ``also`` topics)."""
+    covered: int = 0
+    """Stories given at least one top-level topic (the rest: the categorizer abstained)."""
 
     @property
     def accuracy(self) -> float:
         return self.correct / self.n if self.n else 0.0
+
+    @property
+    def top_accuracy(self) -> float:
+        """Share of stories whose first top-level topic is right (abstaining counts as wrong)."""
+        return self.top_correct / self.stories if self.stories else 0.0
+
+    @property
+    def coverage(self) -> float:
+        """Share of stories given a top-level topic."""
+        return self.covered / self.stories if self.stories else 0.0
+
+    @property
+    def precision_at_coverage(self) -> float:
+        """Share of the stories given a top-level topic whose first one is right."""
+        return self.top_correct / self.covered if self.covered else 0.0
 
     def recall(self, group: str) -> float:
         total = sum(v for (t, _), v in self.confusion.items() if t == group)
@@ -96,7 +115,9 @@ class Report:
         return (
             f"accuracy {self.accuracy:.1%} on {self.n} stories; recall: {recalls}; "
             f"top-level tags: precision {self.tag_precision():.1%}, recall {self.tag_recall():.1%}; "
-            f"{self.tags / max(1, self.stories):.2f} top-level tags per story"
+            f"{self.tags / max(1, self.stories):.2f} top-level tags per story; "
+            f"first top-level topic right {self.top_accuracy:.1%}, coverage {self.coverage:.1%}, "
+            f"precision at that coverage {self.precision_at_coverage:.1%}"
         )
 
     def tables(self) -> str:
@@ -142,6 +163,8 @@ def evaluate(
         labelled = allowed & top_level
         report.labels += len(labelled)
         report.label_hits += len(labelled & set(given))
+        report.covered += bool(given)
+        report.top_correct += bool(given) and given[0] in allowed
         report.topic_total[row["topic"]] += 1
         report.topic_hits[row["topic"]] += row["topic"] in slugs
         if row.get("group") is None:

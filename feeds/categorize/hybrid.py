@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from wirefeed.feeds.categorize.classifier import TopicClassifier, model_text
+from wirefeed.feeds.categorize.classifier import NONE_LABEL, TopicClassifier, model_text
 from wirefeed.feeds.categorize.protocol import DEFAULT_REASON, TaggingInput
 from wirefeed.feeds.categorize.rules import Evidence, RuleCategorizer
 from wirefeed.feeds.categorize.taxonomy import Taxonomy
@@ -45,6 +45,8 @@ class HybridCategorizer:
         ]
         self._known = [index[classifier.labels[k]] for k in self._columns]
         """Taxonomy index of each (kept) head column."""
+        if NONE_LABEL in classifier.labels:  # "none of these topics" takes part in the softmax
+            self._columns.append(classifier.labels.index(NONE_LABEL))
         self._col_of = {j: c for c, j in enumerate(self._known)}
         fusion = self.fusion
         self._min_prob = [
@@ -61,7 +63,7 @@ class HybridCategorizer:
             return []
         evidence = [self.rules.evidence(item) for item in items]
         logits, has_text = self.classifier.logits([model_text(i.title, i.summary, i.body) for i in items])
-        logits = logits[:, self._columns] if len(self._columns) != logits.shape[1] else logits
+        logits = logits[:, self._columns]
         strength = np.zeros_like(logits)
         blocked = np.zeros(logits.shape, dtype=bool)
         thresholds, col_of = self._thresholds, self._col_of
@@ -81,30 +83,38 @@ class HybridCategorizer:
         probs = np.exp(z)
         total = probs.sum(axis=1, keepdims=True)
         probs = np.divide(probs, total, out=np.zeros_like(probs), where=total > 0)
-        rows = zip(evidence, probs.tolist(), strength.tolist(), has_text.tolist(), strict=True)
-        return [self._decide(ev, p, s, bool(ok)) for ev, p, s, ok in rows]
+        k = len(self._known)  # a "none" column, if any, is last: it is never a tag
+        none = probs[:, k] if probs.shape[1] > k else np.zeros(len(items))
+        rows = zip(
+            evidence, probs[:, :k].tolist(), strength.tolist(), has_text.tolist(), none.tolist(), strict=True
+        )
+        return [self._decide(ev, p, s, bool(ok), p_none) for ev, p, s, ok, p_none in rows]
 
     def _decide(
-        self, ev: Evidence, probs: list[float], strength: list[float], has_text: bool
+        self, ev: Evidence, probs: list[float], strength: list[float], has_text: bool, p_none: float
     ) -> list[TopicTag]:
         """One story's tags from its rule evidence and combined probabilities (see the docs)."""
         has_text = has_text and any(probs)
         # topic -> (score, reason)
-        result = self._top_level(ev, probs, strength) if has_text else self._top_level_by_rules(ev)
+        # the classifier alone gives topics only while "none of them" stays unlikely enough
+        alone = p_none < self.fusion.max_none
+        result = self._top_level(ev, probs, strength, alone) if has_text else self._top_level_by_rules(ev)
         self._finer(ev, probs if has_text else None, result)
-        if not result and has_text:  # 5. nothing else: the classifier's best guess
+        if not result and has_text and alone:  # 5. nothing else: the classifier's best guess, if any
             c = max(range(len(probs)), key=probs.__getitem__)
-            j = self._known[c]
-            result[j] = (probs[c], f"classifier: {self._slugs[j]} {probs[c]:.2f} (best guess)")
-        if not result:
-            return [TopicTag(self.rules.taxonomy.default, 0.0, DEFAULT_REASON, "default")]
+            if probs[c] >= self.fusion.min_guess:
+                j = self._known[c]
+                result[j] = (probs[c], f"classifier: {self._slugs[j]} {probs[c]:.2f} (best guess)")
+        if not result:  # no evidence: no topic (the story is still in "all"), or the editors' default
+            default = self.rules.taxonomy.default
+            return [TopicTag(default, 0.0, DEFAULT_REASON, "default")] if default else []
         self._imply_all(ev, probs if has_text else None, result)
         depth, slugs = self._depth, self._slugs
         ranked = sorted(result.items(), key=lambda kv: (-round(kv[1][0], 3), depth[kv[0]], kv[0]))
         return [TopicTag(slugs[j], round(s, 3), why, _decided_by(why)) for j, (s, why) in ranked]
 
     def _top_level(
-        self, ev: Evidence, probs: list[float], strength: list[float]
+        self, ev: Evidence, probs: list[float], strength: list[float], alone: bool
     ) -> dict[int, tuple[float, str]]:
         """Steps 2-3: confident classifier topics; rule topics the classifier does not overrule."""
         result: dict[int, tuple[float, str]] = {}
@@ -117,7 +127,7 @@ class HybridCategorizer:
             p = probs[c]
             if j in ev.vetoed or p <= 0:
                 continue
-            if p >= self._min_prob[c]:
+            if p >= self._min_prob[c] and (alone or strength[c] > 0):
                 why = f"classifier: {slugs[j]} {p:.2f}"
                 result[j] = (p, f"{why}; {self.rules.reason(j, ev)}" if strength[c] > 0 else why)
             elif scores.get(j, 0.0) >= thresholds[j]:

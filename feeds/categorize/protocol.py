@@ -36,7 +36,8 @@ class Categorizer(Protocol):
     """Anything that tags stories with topics of a taxonomy."""
 
     def categorize(self, item: TaggingInput) -> list[TopicTag]:
-        """Topics of one story, best first; never empty."""
+        """Topics of one story, best first; empty when there is no evidence for any topic (the
+        story is then only in ``all``)."""
         ...
 
     def categorize_many(self, items: Sequence[TaggingInput]) -> list[list[TopicTag]]:

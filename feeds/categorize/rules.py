@@ -98,12 +98,13 @@ class RuleCategorizer:
         return Evidence(scores, title_hits, summary_hits, body_hits, vetoed, frozenset(decisive))
 
     def categorize(self, item: TaggingInput) -> list[TopicTag]:
-        """Topics of one story, best first; never empty (the scheme: ``docs/categorizer.md``)."""
+        """Topics of one story, best first (the scheme: ``docs/categorizer.md``); empty when no rule
+        matches and the taxonomy has no default topic."""
         ev = self.evidence(item)
         scores, vetoed = ev.scores, ev.vetoed
         given = [j for j, s in scores.items() if s >= self._thresholds[j] and j not in vetoed]
         if not given:
-            return [TopicTag(self._default, 0.0, DEFAULT_REASON, "default")]
+            return [TopicTag(self._default, 0.0, DEFAULT_REASON, "default")] if self._default else []
 
         # topic -> (score, given by its own rules?, reason); implications fill in the rest
         result: dict[int, tuple[float, bool, str]] = {}

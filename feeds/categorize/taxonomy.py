@@ -100,8 +100,9 @@ class Taxonomy:
     """The ordered set of topics (file order) and the fallback topic."""
 
     topics: Mapping[str, Topic]
-    default: str
-    """Slug given (with reason ``no rule matched; default``) when no rule matches a story."""
+    default: str | None
+    """Slug given (with reason ``no rule matched; default``) to a story nothing else tags, or
+    ``None`` (no ``default_topic`` in the file): such a story gets no topic (it is still in ``all``)."""
     source: str = "<memory>"
     classifier: ClassifierSettings | None = None
     """The learned layer's files, or ``None``: the editors' rules alone tag stories."""
@@ -154,9 +155,7 @@ class Taxonomy:
         topics = _link(source, topics)
 
         default = data.get("default_topic")
-        if default is None:
-            default = "world" if "world" in topics else next(t.slug for t in topics.values() if not t.parent)
-        if not isinstance(default, str) or default not in topics:
+        if default is not None and (not isinstance(default, str) or default not in topics):
             raise ConfigError(f"{source}: default_topic {default!r} is not a topic of the taxonomy")
         classifier = _classifier(source, data.get("classifier"), base or Path.cwd())
         return cls(topics=MappingProxyType(topics), default=default, source=source, classifier=classifier)

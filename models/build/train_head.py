@@ -1,29 +1,38 @@
-"""Train the topic head (``models/topic-head.json``) on the TUNE split of the evaluation set.
+"""Train the topic model (``models/topic-head.json`` + ``models/topic-tokens.npy``) on real news.
 
-    .venv/bin/python models/build/train_head.py            # writes models/topic-head.json
-    .venv/bin/python models/build/train_head.py --check    # retrains, compares with the shipped file
+    .venv/bin/python models/build/train_head.py            # writes the two files
+    .venv/bin/python models/build/train_head.py --check    # retrains, compares with the shipped files
+    .venv/bin/python models/build/train_head.py --head-only --out /tmp/head.json   # no token tuning
 
-Numpy only; runs in the project's own virtualenv in a few minutes on 2 cores. Deterministic: the
-same data, taxonomy and embeddings give the same file.
+Numpy only, in the project's own virtualenv (a few minutes on one core). Deterministic. Needs the
+real-news corpora (``shared/data/news-topics``, see :mod:`corpora`); they are read here, never at
+run time.
 
-1. Every story of ``tests/data/eval-tune.jsonl`` is embedded (mean token vector) as the
-   categorizer will see it (title + summary), and once more as a bare headline (weight
-   :data:`HEADLINE_WEIGHT`), because most wire items are headlines without a summary.
-2. A multinomial logistic regression over the taxonomy's top-level topics is fitted (L2-
-   regularised, full-batch Adam from zero) on soft targets: the story's main topic, plus each of
-   its ``also`` topics at :data:`ALSO_GRID` weight (a health research story teaches "health, and
-   some science").
-3. The L2 strength, the ``also`` weight and the fusion settings (how much the editors' rules add to
-   the classifier's logits; see ``docs/categorizer.md``) are chosen by 5-fold cross-validation,
-   running the real :class:`~wirefeed.feeds.categorize.HybridCategorizer` on each held-out fold, every
-   story both with its summary and as a bare headline: best group accuracy, then the smallest
-   group recall, then top-level tag precision.
-4. ``rule_floor`` (when the classifier may overrule a rule match) is chosen on the same answers by
-   group accuracy + top-level tag F1, near-ties going to the more precise; then each topic's
-   ``min_probability`` is the lowest value at which the classifier's extra tags for that topic
-   (beyond a story's first) are right at least :data:`TARGET_PRECISION` of the time.
+Data: the TRAIN parts of both corpora (Wikipedia current events, CC BY-SA; HuffPost headlines,
+CC0) plus our own wire-style stories (``tests/data/eval-tune.jsonl``), each story with its summary
+and once more as a bare headline. Every source gets a fixed share of the total weight
+(:data:`CORPUS_MASS`) and within it every class the same weight (class-balanced), so the 10,000
+conflict items do not drown the 1,400 science ones. The classes are the taxonomy's top-level
+topics plus ``_none`` (HuffPost's off-topic categories: food, travel, weddings...).
 
-The TEST split is never read here: it is what bench/classify_bench.py and the tests report on.
+1. A multinomial logistic-regression head over the mean static embedding, L2 regularised,
+   mini-batch Adam from zero.
+2. Token tuning: the head folded into the vocabulary (one row of logits per token, what the
+   categorizer computes on load) is fine-tuned on the same data, with a light L2 pull back to the
+   folded head (:data:`TOKEN_L2`), so words the corpora use in a topic (``earnings``, ``startup``,
+   ``striker``) move towards it and unseen ones keep the embedding's opinion. The tuned table is
+   shipped as ``topic-tokens.npy`` (float16, vocabulary x classes) and replaces the fold.
+3. On the TUNE parts of the corpora and, out of fold, on our own stories (split in
+   :data:`OWN_FOLDS` parts; each part is tagged by a model trained the same way without it, so
+   our stories, which are also training data, count in the choice without being seen by the
+   model that tags them), with the real :class:`HybridCategorizer`: the fusion weights
+   (how much the rules add; when the classifier overrules them), ``min_probability`` (when the
+   classifier adds a topic on its own), all by the same score, and the abstention pair ``min_guess`` /
+   ``max_none`` that leaves the most off-topic tune headlines untagged while the coverage of each
+   corpus stays >= ``calibrate.TARGET_COVERAGE`` (in ``calibrate.py``).
+
+The TEST parts (and ``tests/data/eval-test.jsonl``) are never read here: the classify bench and
+the tests report on them.
 """
 
 from __future__ import annotations
@@ -33,8 +42,7 @@ import hashlib
 import json
 import os
 import sys
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -44,68 +52,169 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from wirefeed.feeds.categorize import HybridCategorizer, TaggingInput  # noqa: E402
-from wirefeed.feeds.categorize.classifier import HEAD_FORMAT, TopicClassifier, model_text  # noqa: E402
+import corpora  # noqa: E402
+from calibrate import DEFAULT_MIN_PROBABILITY, RULE_CAP, Fold, Tuner, calibrate  # noqa: E402
+
+from wirefeed.feeds.categorize.classifier import (  # noqa: E402
+    HEAD_FORMAT,
+    NONE_LABEL,
+    model_text,
+)
 from wirefeed.feeds.categorize.embed import StaticEmbedder  # noqa: E402
-from wirefeed.feeds.categorize.evaluate import Report, evaluate, read_eval  # noqa: E402
+from wirefeed.feeds.categorize.evaluate import read_eval  # noqa: E402
 from wirefeed.feeds.categorize.taxonomy import Taxonomy  # noqa: E402
-from wirefeed.feeds.stories.model import TopicTag  # noqa: E402
 
 TUNE = ROOT / "tests" / "data" / "eval-tune.jsonl"
 MODEL = ROOT / "models" / "minilm-static-256"
 HEAD = ROOT / "models" / "topic-head.json"
+TOKENS_NAME = "topic-tokens.npy"
 TOPICS = ROOT / "config" / "topics.toml"
 
+CORPUS_MASS = {"wikipedia": 1.0, "huffpost": 0.7, "own": 2.0}
+"""Share of the training weight of each source (ours: the wire-style eval-tune stories)."""
 HEADLINE_WEIGHT = 0.5
-"""Weight of the bare-headline copy of each training story."""
-ALSO_GRID = (0.0, 0.25, 0.5)
+"""Weight of the bare-headline copy of a story that has a summary."""
+ALSO_WEIGHT = 0.5
 """Target weight of each ``also`` topic of a story (its main topic has 1; targets are normalised)."""
-L2_GRID = (3e-4, 1e-3, 3e-3)
-RULE_WEIGHT_GRID = (0.0, 1.0, 1.5, 2.0, 3.0)
-RULE_CAP_GRID = (1.0,)
-"""Rule evidence counts up to this many thresholds (2 was tried and never won: a long list of
-matches is not more reliable than one decisive match)."""
-FLOOR_GRID = (0.0, 0.05, 0.1, 0.2, 0.3, 0.5)
-"""Candidate floors, relative to the classifier's best topic, under which it overrules a rule match."""
-NEAR_TIE = 0.005
-"""Floors whose accuracy + F1 is this close to the best count as tied; the most precise wins."""
-PROB_GRID = (0.3, 0.35, 0.4, 0.45, 0.5, 0.6, 0.7, 0.8)
-"""Candidate probabilities for a topic the classifier gives on its own (the lowest precise one)."""
-TARGET_PRECISION = 0.85
-"""Share of a topic's classifier-given tags beyond a story's first that must be right."""
-DEFAULT_MIN_PROBABILITY = 0.5
-"""Stored for topics the head does not know (they are rules-only, so it is only a placeholder)."""
-FOLDS = 5
-ITERATIONS = 2000
+L2 = 1e-4
+BATCH = 2048
+"""Stories per mini-batch (Adam)."""
+HEAD_EPOCHS = 12
+HEAD_RATE = 0.005
+TOKEN_L2 = 1e-6
+"""Pull of each token's tuned logits back to the folded head's (per token occurrence mass)."""
+TOKEN_EPOCHS = 12
+TOKEN_RATE = 0.02
+OWN_FOLDS = 2
+"""Our stories are split in this many parts for choosing the fusion out of fold."""
+OWN_FOLD_SEED = 1717
 
 
-def fit(x: np.ndarray, targets: np.ndarray, w: np.ndarray, l2: float) -> tuple[np.ndarray, np.ndarray]:
-    """Weighted multinomial logistic regression on soft targets, full-batch Adam from zero."""
-    d, k = x.shape[1], targets.shape[1]
-    weights, bias = np.zeros((d, k)), np.zeros(k)
-    sw = (w / w.sum())[:, None]
-    m_w, v_w, m_b, v_b = np.zeros_like(weights), np.zeros_like(weights), np.zeros(k), np.zeros(k)
-    rate, b1, b2 = 0.01, 0.9, 0.999
-    for t in range(1, ITERATIONS + 1):
-        z = x @ weights + bias
-        z -= z.max(axis=1, keepdims=True)
-        p = np.exp(z)
-        p /= p.sum(axis=1, keepdims=True)
-        g = (p - targets) * sw
-        g_w, g_b = x.T @ g + l2 * weights, g.sum(axis=0)
-        m_w, v_w = b1 * m_w + (1 - b1) * g_w, b2 * v_w + (1 - b2) * g_w**2
-        m_b, v_b = b1 * m_b + (1 - b1) * g_b, b2 * v_b + (1 - b2) * g_b**2
-        c1, c2 = 1 - b1**t, 1 - b2**t
-        weights -= rate * (m_w / c1) / (np.sqrt(v_w / c2) + 1e-8)
-        bias -= rate * (m_b / c1) / (np.sqrt(v_b / c2) + 1e-8)
-    return weights, bias
+def log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def adam(params: list[np.ndarray], rate: float) -> Any:
+    """A closure applying Adam steps to ``params`` in place, given their gradients."""
+    state = [(np.zeros_like(p), np.zeros_like(p)) for p in params]
+    t = 0
+
+    def step(grads: list[np.ndarray]) -> None:
+        nonlocal t
+        t += 1
+        for param, g, (mean, var) in zip(params, grads, state, strict=True):
+            mean *= 0.9  # noqa: PLW2901 (in place: the state arrays)
+            mean += 0.1 * g  # noqa: PLW2901
+            var *= 0.999  # noqa: PLW2901
+            var += 0.001 * g * g  # noqa: PLW2901
+            param -= rate * (mean / (1 - 0.9**t)) / (np.sqrt(var / (1 - 0.999**t)) + 1e-8)  # noqa: PLW2901
+
+    return step
+
+
+def softmax_grad(z: np.ndarray, targets: np.ndarray, sw: np.ndarray) -> np.ndarray:
+    z = z - z.max(axis=1, keepdims=True)
+    p = np.exp(z)
+    p /= p.sum(axis=1, keepdims=True)
+    return (p - targets) * sw[:, None]
+
+
+class Data:
+    """Training stories as token-id lists, with weights and soft targets."""
+
+    def __init__(self, embedder: StaticEmbedder, labels: list[str], sources: dict[str, list[dict]]) -> None:
+        texts: list[str] = []
+        weights: list[float] = []
+        rows: list[dict] = []
+        for name, src in sources.items():
+            counts = Counter(r["topic"] for r in src)
+            per_topic = CORPUS_MASS[name] / len(counts)
+            for r in src:
+                w = per_topic / counts[r["topic"]]
+                texts.append(model_text(r["title"], r["summary"]))
+                weights.append(w)
+                rows.append(r)
+                if r["summary"]:
+                    texts.append(model_text(r["title"]))
+                    weights.append(w * HEADLINE_WEIGHT)
+                    rows.append(r)
+        self.ids = [embedder.ids(t) for t in texts]
+        keep = [n for n, i in enumerate(self.ids) if i]
+        self.ids = [self.ids[n] for n in keep]
+        self.weights = np.array([weights[n] for n in keep], dtype=np.float32)
+        self.weights /= self.weights.sum()
+        self.targets = np.zeros((len(keep), len(labels)), dtype=np.float32)
+        for k, n in enumerate(keep):
+            r = rows[n]
+            self.targets[k, labels.index(r["topic"])] = 1.0
+            for a in r.get("also", []):
+                if a in labels and a != r["topic"]:
+                    self.targets[k, labels.index(a)] = ALSO_WEIGHT
+        self.targets /= self.targets.sum(axis=1, keepdims=True)
+        lengths = np.array([len(i) for i in self.ids])
+        self.flat = np.concatenate([np.asarray(i, dtype=np.int64) for i in self.ids])
+        self.starts = np.zeros(len(lengths), dtype=np.int64)
+        np.cumsum(lengths[:-1], out=self.starts[1:])
+        self.inv_len = (1.0 / lengths).astype(np.float32)
+        self.mean = embedder.embed_ids(self.ids, normalize=False)
+        log(f"training stories (with headline copies): {len(self.ids)}, tokens {len(self.flat)}")
+
+
+def batches(n: int, epoch: int) -> list[np.ndarray]:
+    """Mini-batches of story indices for one epoch (a fixed shuffle per epoch: deterministic)."""
+    order = np.random.default_rng(epoch).permutation(n)
+    return [order[k : k + BATCH] for k in range(0, n, BATCH)]
+
+
+def fit_head(data: Data, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Logistic regression over the mean embedding (features scaled to unit RMS length)."""
+    scale = 1.0 / float(np.sqrt((data.mean**2).sum(axis=1).mean()))
+    x = (data.mean * scale).astype(np.float32)
+    weights, bias = np.zeros((x.shape[1], k), dtype=np.float32), np.zeros(k, dtype=np.float32)
+    step = adam([weights, bias], HEAD_RATE)
+    n = len(x)
+    for epoch in range(HEAD_EPOCHS):
+        for b in batches(n, epoch):
+            share = len(b) / n
+            g = softmax_grad(x[b] @ weights + bias, data.targets[b], data.weights[b] / share)
+            step([x[b].T @ g + L2 * weights, g.sum(axis=0)])
+        log(f"head: epoch {epoch}")
+    return weights * scale, bias
+
+
+def tune_tokens(
+    data: Data, table0: np.ndarray, bias0: np.ndarray, vocab: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Fine-tune the per-token logits, pulled back to ``table0`` (see the module docs)."""
+    table, bias = table0.astype(np.float32), bias0.astype(np.float32)
+    step = adam([table, bias], TOKEN_RATE)
+    n = len(data.ids)
+    lengths = np.diff(np.append(data.starts, len(data.flat)))
+    for epoch in range(TOKEN_EPOCHS):
+        for b in batches(n, 1000 + epoch):
+            share = len(b) / n
+            flat = np.concatenate([data.flat[data.starts[i] : data.starts[i] + lengths[i]] for i in b])
+            lens = lengths[b]
+            starts = np.zeros(len(b), dtype=np.int64)
+            np.cumsum(lens[:-1], out=starts[1:])
+            inv = data.inv_len[b]
+            z = np.add.reduceat(table[flat], starts, axis=0) * inv[:, None] + bias
+            g = softmax_grad(z, data.targets[b], data.weights[b] / share)
+            contrib = np.repeat(g * inv[:, None], lens, axis=0)
+            gt = np.empty_like(table)
+            for c in range(table.shape[1]):
+                gt[:, c] = np.bincount(flat, weights=contrib[:, c], minlength=vocab)
+            step([gt + TOKEN_L2 * (table - table0), g.sum(axis=0)])
+        log(f"token tuning: epoch {epoch}")
+    return table, bias
 
 
 def head_dict(
     labels: list[str], weights: np.ndarray, bias: np.ndarray, sha: str, fusion: dict[str, Any]
 ) -> dict[str, Any]:
-    return {
+    head = {
         "format": HEAD_FORMAT,
         "embeddings_sha256": sha,
         "labels": labels,
@@ -113,185 +222,150 @@ def head_dict(
         "bias": [float(f"{v:.5g}") for v in bias.tolist()],
         "fusion": fusion,
     }
+    return head
 
 
-def base_fusion(rule_weight: float, rule_cap: float) -> dict[str, Any]:
-    return {
-        "rule_weight": rule_weight,
-        "rule_cap": rule_cap,
-        "rule_floor": 0.05,
-        "min_probability": {},
-        "default_min_probability": DEFAULT_MIN_PROBABILITY,
-    }
+def own_folds(own: list[dict]) -> list[list[dict]]:
+    """Our stories in :data:`OWN_FOLDS` parts (seeded by row), for out-of-fold calibration."""
+    order = np.random.default_rng(OWN_FOLD_SEED).permutation(len(own))
+    return [[own[i] for i in sorted(order[k::OWN_FOLDS])] for k in range(OWN_FOLDS)]
 
 
-def log(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
+def train(
+    args: argparse.Namespace, embedder: StaticEmbedder, labels: list[str], parts: dict, own: list[dict]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """Head weights, bias and token table trained on the corpora's train parts and ``own``."""
+    data = Data(embedder, labels, {**{c: p["train"] for c, p in parts.items()}, "own": own})
+    weights, bias = fit_head(data, len(labels))
+    log("head fitted")
+    table0 = np.asarray(embedder.matrix, dtype=np.float32) @ weights.astype(np.float32)
+    tuned = None if args.head_only else tune_tokens(data, table0, bias, len(embedder.matrix))
+    table, bias = (None, bias) if tuned is None else tuned
+    return weights, bias, table
 
 
-@dataclass
-class Trainer:
-    """The tune stories, their features, and cross-validated answers of the real categorizer."""
-
-    taxonomy: Taxonomy
-    embedder: StaticEmbedder
-    rows: list[dict[str, Any]]
-
-    def __post_init__(self) -> None:
-        self.labels = [t.slug for t in self.taxonomy.top_level()]
-        self.top = set(self.labels)
-        self.sha = self.embedder.meta["embeddings_sha256"]
-        rows = self.rows
-        full = self.embedder.embed([model_text(r["title"], r["summary"]) for r in rows], normalize=False)
-        bare = self.embedder.embed([model_text(r["title"]) for r in rows], normalize=False)
-        # features scaled to unit root-mean-square length, so one L2 grid fits any model; the
-        # scale is folded into the stored weights (the categorizer reads the plain mean)
-        self.scale = 1.0 / float(np.sqrt((full**2).sum(axis=1).mean()))
-        self.full, self.bare = full * self.scale, bare * self.scale
-        self.folds = np.arange(len(rows)) % FOLDS
-        self.inputs = [TaggingInput(r["title"], r["summary"]) for r in rows] + [
-            TaggingInput(r["title"]) for r in rows
-        ]
-        self.both = rows + rows
-        """Each tune story twice: with its summary, and as a bare headline (answers line up)."""
-        self._fold_heads: dict[tuple[float, float], list[tuple[np.ndarray, np.ndarray]]] = {}
-
-    def targets(self, also_weight: float) -> np.ndarray:
-        t = np.zeros((len(self.rows), len(self.labels)))
-        for n, r in enumerate(self.rows):
-            t[n, self.labels.index(r["topic"])] = 1.0
-            for a in r.get("also", []):
-                if a in self.top and a != r["topic"]:
-                    t[n, self.labels.index(a)] = also_weight
-        return t / t.sum(axis=1, keepdims=True)
-
-    def train(self, mask: np.ndarray, l2: float, also_weight: float) -> tuple[np.ndarray, np.ndarray]:
-        """Head weights (for the plain mean embedding) and bias, from the stories in ``mask``."""
-        x = np.vstack([self.full[mask], self.bare[mask]])
-        w = np.concatenate([np.ones(mask.sum()), np.full(mask.sum(), HEADLINE_WEIGHT)])
-        t = self.targets(also_weight)[mask]
-        weights, bias = fit(x, np.vstack([t, t]), w, l2)
-        return weights * self.scale, bias
-
-    def answers(self, key: tuple[float, float], fusion: dict[str, Any]) -> list[list[TopicTag]]:
-        """The categorizer's answer for every input, each from the head that did not see it."""
-        if key not in self._fold_heads:
-            self._fold_heads[key] = [self.train(self.folds != f, *key) for f in range(FOLDS)]
-        out: list[list[TopicTag]] = [[] for _ in self.inputs]
-        for f, (weights, bias) in enumerate(self._fold_heads[key]):
-            clf = TopicClassifier(self.embedder, head_dict(self.labels, weights, bias, self.sha, fusion))
-            cat = HybridCategorizer(self.taxonomy, clf)
-            idx = [i for i in range(len(self.inputs)) if self.folds[i % len(self.rows)] == f]
-            for i, tags in zip(idx, cat.categorize_many([self.inputs[i] for i in idx]), strict=True):
-                out[i] = tags
-        return out
-
-    def report(self, answers: list[list[TopicTag]]) -> Report:
-        return evaluate(self.both, answers, self.top)
-
-    def precision_of(
-        self, answers: list[list[TopicTag]], pick: Callable[[TopicTag], bool]
-    ) -> tuple[int, int]:
-        """(right, given) over the picked top-level tags beyond each story's first."""
-        ok = total = 0
-        for row, tags in zip(self.both, answers, strict=True):
-            allowed = {row["topic"], *row.get("also", [])}
-            for tag in tags[1:]:
-                if tag.slug in self.top and pick(tag):
-                    total += 1
-                    ok += tag.slug in allowed
-        return ok, total
+def learn(
+    args: argparse.Namespace, embedder: StaticEmbedder, labels: list[str], parts: dict, own: list[dict]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """Head weights, bias and token table: trained, or the shipped ones (``--recalibrate``)."""
+    if args.recalibrate:  # after editing the rules: the fusion depends on them, the weights do not
+        shipped = json.loads(args.out.read_text(encoding="utf-8"))
+        weights, bias = np.asarray(shipped["weights"]), np.asarray(shipped["bias"], dtype=np.float32)
+        table = np.load(args.out.with_name(TOKENS_NAME)).astype(np.float32)
+        return weights, bias, table
+    return train(args, embedder, labels, parts, own)
 
 
-def search(tr: Trainer) -> tuple[tuple[float, float], dict[str, Any]]:
-    """Head settings and fusion weights with the best cross-validated answers."""
-    best: tuple[tuple[float, ...], tuple[float, float], dict[str, Any]] | None = None
-    for key in [(l2, a) for l2 in L2_GRID for a in ALSO_GRID]:
-        for rule_weight in RULE_WEIGHT_GRID:
-            for rule_cap in RULE_CAP_GRID:
-                fusion = base_fusion(rule_weight, rule_cap)
-                rep = tr.report(tr.answers(key, fusion))
-                rank = (round(rep.accuracy, 3), round(rep.min_recall(), 3), round(rep.tag_precision(), 3))
-                log(f"l2={key[0]:g} also={key[1]} rule_weight={rule_weight} cap={rule_cap}: {rep.summary()}")
-                if best is None or rank > best[0]:
-                    best = (rank, key, fusion)
-    assert best is not None
-    return best[1], best[2]
-
-
-def calibrate(tr: Trainer, key: tuple[float, float], fusion: dict[str, Any]) -> None:
-    """Set ``rule_floor`` and the per-topic ``min_probability`` in ``fusion``."""
-    floors: list[tuple[float, float, float]] = []
-    for floor in FLOOR_GRID:
-        fusion["rule_floor"] = floor
-        answers = tr.answers(key, fusion)
-        rep = tr.report(answers)
-        ok, total = tr.precision_of(answers, lambda t: "; classifier 0" in t.reason)
-        log(f"rule_floor={floor}: {rep.summary()}; extra rule-given tags {ok}/{total} right")
-        floors.append((rep.accuracy + rep.tag_f1(), rep.tag_precision(), floor))
-    best = max(f[0] for f in floors)
-    fusion["rule_floor"] = max((f for f in floors if f[0] >= best - NEAR_TIE), key=lambda f: f[1])[2]
-
-    min_prob: dict[str, float] = {}
-    for prob in PROB_GRID:
-        fusion["default_min_probability"] = prob
-        fusion["min_probability"] = {}
-        answers = tr.answers(key, fusion)
-        for slug in tr.labels:
-            if slug not in min_prob:
-                ok, total = tr.precision_of(
-                    answers, lambda t, s=slug: t.slug == s and t.reason.startswith("classifier:")
-                )
-                if total == 0 or ok / total >= TARGET_PRECISION:
-                    min_prob[slug] = prob
-        log(f"min_probability={prob}: calibrated {sorted(min_prob)}")
-    fusion["min_probability"] = {s: min_prob.get(s, PROB_GRID[-1]) for s in tr.labels}
-    fusion["default_min_probability"] = DEFAULT_MIN_PROBABILITY
+def fold_models(
+    args: argparse.Namespace, embedder: StaticEmbedder, labels: list[str], parts: dict, own: list[dict]
+) -> list[Fold]:
+    """For each part of our stories, the model trained without it, and that part (the fusion is
+    then chosen on our stories too, each tagged by a model that never saw it)."""
+    folds = own_folds(own)
+    out: list[Fold] = []
+    for k, held in enumerate(folds):
+        log(f"own-story fold {k + 1}/{len(folds)}")
+        rest = [r for j, f in enumerate(folds) if j != k for r in f]
+        weights, bias, table = train(args, embedder, labels, parts, rest)
+        head = head_dict(labels, weights, bias, embedder.meta["embeddings_sha256"], {})
+        out.append((head, table, held))
+    return out
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--check", action="store_true", help="retrain and compare with the shipped head")
+    ap.add_argument("--check", action="store_true", help="retrain and compare with the shipped files")
+    ap.add_argument("--head-only", action="store_true", help="no token tuning (for comparison)")
+    ap.add_argument(
+        "--recalibrate",
+        action="store_true",
+        help="keep the shipped head and token table; choose the fusion again (still trains the folds)",
+    )
     ap.add_argument("--out", type=Path, default=HEAD)
     args = ap.parse_args()
 
-    taxonomy = Taxonomy.load(TOPICS)
-    rows = read_eval(TUNE)
-    unknown = sorted({r["topic"] for r in rows} - {t.slug for t in taxonomy.top_level()})
-    if unknown:
-        log(f"{TUNE}: topics {unknown} are not top-level topics of {TOPICS}")
+    folder = corpora.data_dir()
+    if folder is None:
+        log("the real-news corpora (shared/data/news-topics) are not there; set WIREFEED_NEWS_TOPICS")
         return 1
-    tr = Trainer(taxonomy, StaticEmbedder(MODEL), rows)
-    key, fusion = search(tr)
-    calibrate(tr, key, fusion)
-    cv = tr.report(tr.answers(key, fusion))
-    l2, also_weight = key
-    log(f"chosen: l2={l2:g} also={also_weight} {json.dumps(fusion)}")
-    log(f"cross-validated on tune: {cv.summary()}")
+    taxonomy = Taxonomy.load(TOPICS)
+    topics = [t.slug for t in taxonomy.top_level()]
+    labels = [*topics, NONE_LABEL]
+    assert corpora.NONE == NONE_LABEL
+    embedder = StaticEmbedder(MODEL)
+    parts = corpora.splits(folder, none=True)
+    own = read_eval(TUNE)
+    weights, bias, table = learn(args, embedder, labels, parts, own)
+    fusion = {
+        "rule_weight": 1.0,
+        "rule_cap": RULE_CAP,
+        "rule_floor": 0.05,
+        "min_probability": {},
+        "default_min_probability": DEFAULT_MIN_PROBABILITY,
+        "min_guess": 0.0,
+        "max_none": 1.0,
+    }
+    sha = embedder.meta["embeddings_sha256"]
+    head = head_dict(labels, weights, bias, sha, fusion)
+    tune = {c: [r for r in p["tune"] if r["topic"] != NONE_LABEL] for c, p in parts.items()}
+    off = [r for p in parts.values() for r in p["tune"] if r["topic"] == NONE_LABEL]
+    tuner = Tuner(taxonomy, embedder, tune, off, fold_models(args, embedder, labels, parts, own))
+    calibrate(tuner, head, table, topics)
+    reps = tuner.reports(tuner.answers(head, table))
+    for c, r in reps.items():
+        log(f"tune {c}: {r.summary()}")
 
-    weights, bias = tr.train(np.ones(len(rows), dtype=bool), l2, also_weight)
-    head = head_dict(tr.labels, weights, bias, tr.sha, fusion)
+    out: Path = args.out
+    tokens_path = out.with_name(TOKENS_NAME)
+    blob = b""
+    if table is not None:
+        import io
+
+        buf = io.BytesIO()
+        np.save(buf, table.astype(np.float16))
+        blob = buf.getvalue()
+        head["token_logits"] = {"file": TOKENS_NAME, "sha256": hashlib.sha256(blob).hexdigest()}
     head["trained"] = {
-        "data": str(TUNE.relative_to(ROOT)),
-        "data_sha256": hashlib.sha256(TUNE.read_bytes()).hexdigest(),
-        "stories": len(rows),
+        "data": {
+            "wikipedia": f"{corpora.WIKIPEDIA} train part ({len(parts['wikipedia']['train'])} items; "
+            "Wikipedia contributors, CC BY-SA 4.0)",
+            "huffpost": f"{corpora.HUFFPOST} train part ({len(parts['huffpost']['train'])} headlines; "
+            "Misra 2018, CC0)",
+            "own": f"{TUNE.relative_to(ROOT)} ({len(own)} stories)",
+        },
+        "split": f"by row, numpy default_rng({corpora.SEED}), shares {corpora.SHARES}",
+        "corpus_mass": CORPUS_MASS,
         "headline_copies_weight": HEADLINE_WEIGHT,
-        "l2": l2,
-        "also_weight": also_weight,
-        "cv": "5-fold on tune, each story with its summary and as a bare headline",
-        "cv_accuracy": round(cv.accuracy, 4),
-        "cv_min_group_recall": round(cv.min_recall(), 4),
-        "cv_tag_precision": round(cv.tag_precision(), 4),
-        "cv_tag_recall": round(cv.tag_recall(), 4),
+        "also_weight": ALSO_WEIGHT,
+        "fusion_chosen_on": "tune parts of both corpora; our stories out of fold "
+        f"({OWN_FOLDS} parts, numpy default_rng({OWN_FOLD_SEED}))",
+        "l2": L2,
+        "token_tuning": None
+        if table is None
+        else {"l2": TOKEN_L2, "epochs": TOKEN_EPOCHS, "rate": TOKEN_RATE},
+        "tune": {
+            c: {
+                "group_accuracy": round(r.accuracy, 4),
+                "topic_accuracy": round(r.top_accuracy, 4),
+                "coverage": round(r.coverage, 4),
+            }
+            for c, r in reps.items()
+        },
         "command": "python models/build/train_head.py",
     }
     text = json.dumps(head, separators=(",", ":")) + "\n"
     if args.check:
-        same = args.out.is_file() and args.out.read_text(encoding="utf-8") == text
-        log("head is up to date" if same else f"{args.out} differs from a fresh training run")
+        same = out.is_file() and out.read_text(encoding="utf-8") == text
+        same = same and (not blob or (tokens_path.is_file() and tokens_path.read_bytes() == blob))
+        log("model is up to date" if same else f"{out} (or {tokens_path.name}) differs from a fresh run")
         return 0 if same else 1
-    args.out.write_text(text, encoding="utf-8")
-    log(f"wrote {args.out} ({len(text) / 1000:.0f} kB)")
+    out.write_text(text, encoding="utf-8")
+    if blob:
+        tokens_path.write_bytes(blob)
+    log(
+        f"wrote {out} ({len(text) / 1000:.0f} kB)"
+        + (f" and {tokens_path} ({len(blob) / 1e6:.1f} MB)" if blob else "")
+    )
     return 0
 
 

@@ -1,0 +1,153 @@
+"""Choosing the fusion settings of a trained head on the corpora's TUNE parts (step 3 of
+``train_head.py``), with the real :class:`HybridCategorizer`."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import numpy as np
+
+from wirefeed.feeds.categorize import HybridCategorizer, TaggingInput
+from wirefeed.feeds.categorize.classifier import TopicClassifier
+from wirefeed.feeds.categorize.embed import StaticEmbedder
+from wirefeed.feeds.categorize.evaluate import Report, evaluate
+from wirefeed.feeds.categorize.taxonomy import Taxonomy
+from wirefeed.feeds.stories.model import TopicTag
+
+RULE_WEIGHT_GRID = (0.0, 1.0, 2.0)
+RULE_CAP = 1.0
+FLOOR_GRID = (0.05, 0.2)
+PROB_GRID = (0.15, 0.2, 0.25, 0.3, 0.4, 0.5)
+"""Candidate ``min_probability`` (one for every topic: the corpora give one heading per story, so
+the precision of a topic's extra tags cannot be measured on them topic by topic)."""
+PROB_TIE = 0.001
+"""Scores this close to the best count as a tie (about one story in a thousand on one measure)."""
+GUESS_GRID = (0.1, 0.15, 0.2)
+"""Candidate ``min_guess`` values."""
+NONE_GRID = (0.3, 0.4, 0.5, 0.7)
+"""Candidate ``max_none`` values: the pair that leaves the most off-topic stories untagged while
+the coverage of each corpus stays >= :data:`TARGET_COVERAGE` wins."""
+TARGET_COVERAGE = 0.975
+DEFAULT_MIN_PROBABILITY = 0.5
+
+
+def log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def classifier(embedder: StaticEmbedder, head: dict[str, Any], table: np.ndarray | None) -> TopicClassifier:
+    clf = TopicClassifier(embedder, {k: v for k, v in head.items() if k != "token_logits"})
+    if table is not None:
+        clf.token_logits = table.astype(np.float16).astype(np.float32)
+    return clf
+
+
+Fold = tuple[dict[str, Any], "np.ndarray | None", list[dict]]
+"""A model trained without some of our own stories, and those stories: (head, token table, rows)."""
+
+
+class Tuner:
+    """Answers of the real categorizer on the corpora's TUNE parts, for choosing the fusion.
+
+    With ``folds``, also on our own stories, out of fold: each fold's stories are tagged by the
+    model trained without them (``own`` in the reports), with the candidate fusion settings.
+    """
+
+    def __init__(
+        self,
+        taxonomy: Taxonomy,
+        embedder: StaticEmbedder,
+        tune: dict[str, list[dict]],
+        off: list[dict],
+        folds: list[Fold] | None = None,
+    ) -> None:
+        self.taxonomy, self.embedder, self.tune = taxonomy, embedder, dict(tune)
+        self.off = [TaggingInput(r["title"], r["summary"]) for r in off]
+        self.top = {t.slug for t in taxonomy.top_level()}
+        self.inputs = {c: [TaggingInput(r["title"], r["summary"]) for r in rows] for c, rows in tune.items()}
+        self.folds = [
+            (h, t, [TaggingInput(r["title"], r["summary"]) for r in rows]) for h, t, rows in folds or []
+        ]
+        if folds:
+            self.tune["own"] = [r for _, _, rows in folds for r in rows]
+
+    def answers(self, head: dict[str, Any], table: np.ndarray | None) -> dict[str, list[list[TopicTag]]]:
+        cat = HybridCategorizer(self.taxonomy, classifier(self.embedder, head, table))
+        out = {c: cat.categorize_many(items) for c, items in self.inputs.items()}
+        if self.folds:
+            out["own"] = []
+            for fold_head, fold_table, items in self.folds:
+                fused = {**fold_head, "fusion": head["fusion"]}
+                out["own"] += HybridCategorizer(
+                    self.taxonomy, classifier(self.embedder, fused, fold_table)
+                ).categorize_many(items)
+        return out
+
+    def off_topic_abstention(self, head: dict[str, Any], table: np.ndarray | None) -> float:
+        """Share of the off-topic tune stories (HuffPost's food, travel...) given no topic."""
+        cat = HybridCategorizer(self.taxonomy, classifier(self.embedder, head, table))
+        return sum(not tags for tags in cat.categorize_many(self.off)) / max(1, len(self.off))
+
+    def reports(self, answers: dict[str, list[list[TopicTag]]]) -> dict[str, Report]:
+        return {c: evaluate(self.tune[c], answers[c], self.top) for c in self.tune}
+
+    def score(self, reports: dict[str, Report]) -> float:
+        """Mean over the sources (corpora; our stories out of fold) of group accuracy plus
+        first-topic accuracy and tag F1."""
+        return sum(r.accuracy + r.top_accuracy + r.tag_f1() for r in reports.values()) / len(reports)
+
+
+def calibrate(tuner: Tuner, head: dict[str, Any], table: np.ndarray | None, labels: list[str]) -> None:
+    """Choose the fusion settings in ``head["fusion"]`` on the tune parts (see the module docs)."""
+    fusion = head["fusion"]
+    fusion["min_guess"], fusion["max_none"] = 0.0, 1.0
+    best: tuple[float, float, float] | None = None
+    for rule_weight in RULE_WEIGHT_GRID:
+        for floor in FLOOR_GRID:
+            fusion["rule_weight"], fusion["rule_floor"] = rule_weight, floor
+            reps = tuner.reports(tuner.answers(head, table))
+            s = tuner.score(reps)
+            log(
+                f"rule_weight={rule_weight} floor={floor}: {s:.4f} "
+                + " | ".join(f"{c} {r.accuracy:.1%}/{r.top_accuracy:.1%}" for c, r in reps.items())
+            )
+            if best is None or s > best[0] + 1e-9:
+                best = (s, rule_weight, floor)
+    assert best is not None
+    fusion["rule_weight"], fusion["rule_floor"] = best[1], best[2]
+    scored: list[tuple[float, float]] = []
+    for prob in PROB_GRID:
+        fusion["min_probability"] = {s: prob for s in labels}
+        reps = tuner.reports(tuner.answers(head, table))
+        scored.append((tuner.score(reps), prob))
+        log(
+            f"min_probability={prob}: {scored[-1][0]:.4f} "
+            + " | ".join(
+                f"{c} {r.accuracy:.1%}/{r.top_accuracy:.1%} tags {r.tag_precision():.1%}"
+                for c, r in reps.items()
+            )
+        )
+    top = max(score for score, _ in scored)
+    # a lower threshold adds secondary tags; group accuracy counts any grouped tag, so it can edge
+    # the score up while the tags get less precise: within PROB_TIE of the best, the strictest wins
+    chosen = max(prob for score, prob in scored if score >= top - PROB_TIE)
+    fusion["min_probability"] = {s: chosen for s in labels}
+    fusion["default_min_probability"] = DEFAULT_MIN_PROBABILITY
+    best_guess: tuple[float, float, float] | None = None
+    for guess in GUESS_GRID:
+        for none in NONE_GRID:
+            fusion["min_guess"], fusion["max_none"] = guess, none
+            reps = tuner.reports(tuner.answers(head, table))
+            coverage = min(r.coverage for c, r in reps.items() if c != "own")
+            off = tuner.off_topic_abstention(head, table)
+            log(
+                f"min_guess={guess} max_none={none}: off-topic abstain {off:.1%}; "
+                + " | ".join(
+                    f"{c} coverage {r.coverage:.1%} precision {r.precision_at_coverage:.1%}"
+                    for c, r in reps.items()
+                )
+            )
+            if coverage >= TARGET_COVERAGE and (best_guess is None or off > best_guess[0]):
+                best_guess = (off, guess, none)
+    fusion["min_guess"], fusion["max_none"] = (0.0, 1.0) if best_guess is None else best_guess[1:]
