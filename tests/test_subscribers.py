@@ -85,13 +85,14 @@ def test_reader_library_shows_each_sample_story_once_after_two_ingests(live_serv
 
 
 def _bursts(total: int, burst: int) -> list[bytes]:
-    """Dumps of distinct headlines; every third dump also resends two earlier titles reworded."""
+    """Dumps of distinct headlines; every third dump also resends an earlier title reworded (an
+    added qualifier, which identity takes as the same story; ``latest`` would mark a new one)."""
     heads = distinct_headlines(total, seed=7)
     dumps = []
     for start in range(0, total, burst):
         lines = heads[start : start + burst]
         if start and (start // burst) % 3 == 0:
-            lines = [heads[start - 5].replace(" report ", " latest report "), *lines]
+            lines = [heads[start - 5].replace(" report ", " detailed report "), *lines]
         dumps.append("\n-\n".join(lines).encode())
     return dumps
 

@@ -118,8 +118,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     from wirefeed.runtime import check_port, resolve
 
-    settings = resolve(_settings(args))
-    check_port(settings.host, settings.port)
+    settings = _settings(args)
+    check_port(settings.host, settings.port)  # first: a taken port is the likelier mistake
+    settings = resolve(settings)
     metrics_dir = settings.web_metrics_dir().absolute()
     shutil.rmtree(metrics_dir, ignore_errors=True)  # files of an earlier run would count again
     metrics_dir.mkdir(parents=True)

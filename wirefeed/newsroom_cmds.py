@@ -60,7 +60,7 @@ def cmd_expire(args: argparse.Namespace) -> int:
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     wd = sub.add_parser("withdraw", help="withdraw a story from every feed and page (tombstones)")
-    wd.add_argument("story_id", metavar="STORY_ID")
+    wd.add_argument("story_id", metavar="STORY_ID", help="the story to withdraw (its id never comes back)")
     wd.add_argument("--reason", help="why (shown in the tombstones and on the story's 410 page)")
     wd.add_argument("--json", action="store_true", help="print the story's new state as JSON")
     wd.set_defaults(func=cmd_withdraw)
