@@ -172,6 +172,10 @@ class Supervisor:
     def run(self) -> int:
         """Start, ingest the sample, print URLs, watch the inbox until Ctrl-C or SIGTERM."""
         signal.signal(signal.SIGTERM, self._on_term)
+        # Ctrl-C (SIGINT) stops everything even when this was started with SIGINT ignored (a
+        # shell's background job, a test runner in one): an ignored signal stays ignored across
+        # exec, and Python then installs no handler of its own. Children get the default again.
+        signal.signal(signal.SIGINT, signal.default_int_handler)
         try:
             self.start()
             client = client_for(self.settings)

@@ -113,13 +113,20 @@ def compare(got: Snapshot, want: Snapshot) -> list[str]:
     return problems
 
 
+def _periodic(client: redis.Redis, job_id: str) -> bool:
+    """Whether a queued job is the periodic retention run (queued as ingests finish, at most
+    hourly), not work an ingest left behind."""
+    return keys.RETENTION_JOB.encode() in (client.hget(f"rq:job:{job_id}", "description") or b"")
+
+
 def rq_leftovers(client: redis.Redis) -> dict[str, list[str]]:
-    """Jobs still queued, started or failed in wirefeed's queues, and set-aside stories."""
+    """Jobs still queued, started or failed in wirefeed's queues (but for the periodic retention
+    run), and set-aside stories."""
     out: dict[str, list[str]] = {}
     for name in (keys.INGEST_QUEUE, keys.CATEGORIZE_QUEUE):
         q = Queue(name, connection=client)
         for what, ids in (
-            ("queued", q.get_job_ids()),
+            ("queued", [j for j in q.get_job_ids() if not _periodic(client, j)]),
             ("started", StartedJobRegistry(queue=q).get_job_ids(cleanup=False)),
             ("failed", FailedJobRegistry(queue=q).get_job_ids(cleanup=False)),
             ("intermediate", [i.decode() for i in client.lrange(q.intermediate_queue_key, 0, -1)]),

@@ -2,7 +2,7 @@
 
 Each "host" (two web processes, an ingest + express worker, a categorizer + WebSub worker, a
 machine running the CLI) gets a folder of its own as working directory, ``HOME``, ``TMPDIR``,
-``WIREFEED_DATA_DIR`` and ``PROMETHEUS_MULTIPROC_DIR``; the only thing they share is the Redis
+``WIREFEED_DATA_DIR`` and ``WIREFEED_METRICS_DIR`` (``PROMETHEUS_MULTIPROC_DIR``); the only thing they share is the Redis
 URL. Dumps posted to one web process (and queued by the CLI on another host) are ingested by
 the workers, served by the other web process with their CDN surrogate keys, pushed to a WebSub
 subscriber, and purged at a CDN endpoint (``WIREFEED_PURGE_URL``, a local HTTP receiver that
@@ -39,6 +39,7 @@ def host_env(stack: Stack, root: Path, name: str, url: str, **extra: str) -> tup
         TMPDIR=str(dirs["tmp"]),
         WIREFEED_DATA_DIR=str(dirs["data"]),
         PROMETHEUS_MULTIPROC_DIR=str(dirs["prometheus"]),
+        WIREFEED_METRICS_DIR=str(dirs["prometheus"]),  # what `wirefeed serve` hands gunicorn as the above
         WIREFEED_BATCH_SIZE="100",
         WIREFEED_WEBSUB_ALLOW_PRIVATE="1",
         **extra,
