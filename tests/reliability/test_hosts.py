@@ -2,12 +2,13 @@
 
 Each "host" (two web processes, an ingest + express worker, a categorizer + WebSub worker, a
 machine running the CLI) gets a folder of its own as working directory, ``HOME``, ``TMPDIR``,
-``WIREFEED_DATA_DIR`` and ``WIREFEED_METRICS_DIR`` (``PROMETHEUS_MULTIPROC_DIR``); the only thing they share is the Redis
-URL. Dumps posted to one web process (and queued by the CLI on another host) are ingested by
-the workers, served by the other web process with their CDN surrogate keys, pushed to a WebSub
-subscriber, and purged at a CDN endpoint (``WIREFEED_PURGE_URL``, a local HTTP receiver that
-refuses the first purge, so rq retries it). Afterwards no host holds a wirefeed file (no
-``redis.url``, no inbox): no code path of these processes reads or writes a shared filesystem.
+``WIREFEED_DATA_DIR`` and ``WIREFEED_METRICS_DIR`` (``PROMETHEUS_MULTIPROC_DIR``); the only
+thing they share is the Redis URL. Dumps posted to one web process (and queued by the CLI on
+another host) are ingested by the workers, served by the other web process with their CDN
+surrogate keys, pushed to a WebSub subscriber, and purged at a CDN endpoint
+(``WIREFEED_PURGE_URL``, a local HTTP receiver that refuses the first purge, so rq retries it).
+Afterwards no host holds a wirefeed file (no ``redis.url``, no inbox): no code path of these
+processes reads or writes a shared filesystem.
 """
 
 from __future__ import annotations
