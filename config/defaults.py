@@ -143,13 +143,6 @@ breaking news never waits behind a big dump; 0 sends every dump through the inge
 BATCH_MAX_ATTEMPTS = 10
 """Times a batch is re-read and re-tried when another worker changed one of its stories."""
 
-COMMIT_LOCK_MS = 10_000
-"""Longest a categorizer holds the commit lock (checking that the alias and LSH entries it read
-are unchanged, then storing its batch); a worker that dies holding it delays commits this long."""
-
-COMMIT_LOCK_POLL_SECONDS = 0.002
-"""How often a categorizer waiting for the commit lock tries again."""
-
 JOB_TIMEOUT = 600
 """Seconds an rq job may run before rq stops it."""
 

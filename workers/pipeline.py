@@ -35,15 +35,7 @@ In pseudocode (each step names the function, and the module, that runs it)::
             same text seen before  -> unchanged        #   re-ingest creates nothing, renders nothing
             new text               -> new version      #   same id and guid, updated bumped, revision kept
             categorizer.categorize_many(stories whose text changed)
-        StoryStore.changed_reads, _still_found        #   wf:alias, wf:near:* fields read that changed
-                                                      #   meanwhile: find_stored again for the groups
-                                                      #   that read them; found the same? else re-do
-        with commit_lock:                             # workers.lock: wf:commit, held while checking
-          the same again (the fields changed since)   #   (every writer of those hashes holds it)
-          MULTI                                       #   all or nothing, under WATCH of the batch, the
-                                                      #   stories read (each watched before it was read),
-                                                      #   those hashes and the lock; a conflict re-reads
-                                                      #   and re-plans (categorizer results kept)
+        MULTI                                         #   all or nothing, under WATCH of batch and stories
             store.queue_save(changes)                 #   stories, indexes, LSH buckets, topic stamps
             note_stored                               # workers.record
                 HSET wf:pendlog:<ingest> n (log entries, touched topics)
@@ -78,22 +70,18 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Callable
 
 import redis
 
 from wirefeed.config import defaults
 from wirefeed.errors import WirefeedError
-from wirefeed.feeds.identity.versions import Incoming, near_keys
 from wirefeed.feeds.queue.payload import decode_batch
 from wirefeed.feeds.render import cdn
 from wirefeed.feeds.render.publish import publish
 from wirefeed.feeds.store import keys, metrics
-from wirefeed.feeds.stories.model import Story
 from wirefeed.feeds.websub import hub
 from wirefeed.workers import clock, record, retention
 from wirefeed.workers.context import WorkerContext
-from wirefeed.workers.lock import commit_lock
 from wirefeed.workers.plan import Tags, find_stored, plan_batch
 from wirefeed.workers.split import enqueue_batches, split
 
@@ -124,30 +112,24 @@ def run_batch(
     batch_no: int,
     *,
     render: bool = True,
-    before_commit: Callable[[int], None] | None = None,
 ) -> dict[str, int]:
     """Tag and store one batch, exactly once however often it runs; the batch that completes
     its ingest appends the ingest's change-log entries and publishes its topics.
 
     The stories are written in one MULTI/EXEC that also deletes the batch and notes its counts
-    and log entries, under WATCH of the batch and of the stories the lookup of its stored
-    stories read (each watched before it is read); the alias and LSH hash fields it read are
-    checked unchanged under the commit lock (:mod:`wirefeed.workers.lock`) just before the
-    MULTI. If another worker changed one of them first (it stored a version of one of these
-    stories, or a story one of them is a version of), the batch is read again and re-done
-    (its categorizer results kept); if this worker dies at any
-    point, a re-run either does everything or finds the batch gone and only finishes the
-    bookkeeping (which, at the last batch, completes the ingest).
-
-    ``before_commit`` (tests) is called with the attempt number between the reads and the
-    MULTI, so a test can commit another batch in that window.
+    and log entries, under WATCH of the batch and of every story it touches: if another worker
+    changes one of them first, the batch is read again and re-done (its categorizer results
+    kept); if this worker dies at any point, a re-run either does everything or finds the batch
+    gone and only finishes the bookkeeping (which, at the last batch, completes the ingest).
+    Open (docs/reliability.md): the stories found by alias or near match are watched after they
+    are read, and the alias and LSH hashes are not watched.
     """
     r = ctx.redis
     batch_key = keys.batch(f"{ingest_id}:{batch_no}")
     poisoned: dict[int, dict[str, object]] = {}
     changed: list[str] = []
     tags: Tags = {}
-    for attempt in range(defaults.BATCH_MAX_ATTEMPTS):
+    for _ in range(defaults.BATCH_MAX_ATTEMPTS):
         with r.pipeline(transaction=True) as pipe:
             try:
                 pipe.watch(batch_key)
@@ -156,25 +138,18 @@ def run_batch(
                     break
                 batch = decode_batch(raw)
                 pipe.watch(*{keys.story(i.exact_id) for g in batch.groups for i in g})
-                reads = ctx.store.watching(pipe)
-                stored = find_stored(reads, batch.groups)
-                if before_commit is not None:
-                    before_commit(attempt)
+                stored = find_stored(ctx.store, batch.groups)
+                found = {keys.story(s.id) for s in stored if s is not None}
+                if found:
+                    pipe.watch(*found)
                 plan = plan_batch(ctx, batch.source, batch.groups, stored, tags)
-                # the alias and LSH fields read, checked once without the lock (so that the
-                # lookup of what changed meanwhile runs outside it), then again holding it
-                if not _still_found(ctx, pipe, batch.groups, stored, reads.changed_reads(watch=False)):
-                    continue
-                with commit_lock(r, pipe):
-                    if not _still_found(ctx, pipe, batch.groups, stored, reads.changed_reads()):
-                        continue
-                    pipe.multi()
-                    saved = ctx.store.queue_save(pipe, plan.changes, clock.now_micros())
-                    record.note_stored(pipe, ingest_id, batch_no, saved, plan)
-                    pipe.delete(batch_key)
-                    pipe.execute()
-                    poisoned = plan.poisoned
-                    changed = [e.rpartition(":")[0] for e in saved.log.get(keys.ALL_TOPIC, [])]
+                pipe.multi()
+                saved = ctx.store.queue_save(pipe, plan.changes, clock.now_micros())
+                record.note_stored(pipe, ingest_id, batch_no, saved, plan)
+                pipe.delete(batch_key)
+                pipe.execute()
+                poisoned = plan.poisoned
+                changed = [e.rpartition(":")[0] for e in saved.log.get(keys.ALL_TOPIC, [])]
             except redis.WatchError:
                 continue
         break
@@ -194,31 +169,6 @@ def run_batch(
     if complete:
         finish(ctx, ingest_id, render=render)
     return counts
-
-
-def _still_found(
-    ctx: WorkerContext,
-    pipe: redis.client.Pipeline,
-    groups: list[list[Incoming]],
-    stored: list[Story | None],
-    changed: set[tuple[str, str]],
-) -> bool:
-    """Whether :func:`find_stored` still finds ``stored`` for the groups whose alias or LSH
-    entries (``changed``: read before, changed since; e.g. another batch stored a version of
-    one of the stories, or an unrelated title in the same bucket) changed. A changed entry no
-    group looks up (the lookup changed) checks every group."""
-    if not changed:
-        return True
-    looked_up = [
-        {(keys.ALIAS, i.exact_id) for i in g}
-        | {(keys.near_band(band), f) for band, f in near_keys(g[0].agency, [i.parsed.title for i in g])}
-        for g in groups
-    ]
-    redo = [n for n, entries in enumerate(looked_up) if entries & changed]
-    if changed - set().union(*looked_up):
-        redo = list(range(len(groups)))
-    found = find_stored(ctx.store.watching(pipe), [groups[n] for n in redo])
-    return found == [stored[n] for n in redo]
 
 
 def finish(ctx: WorkerContext, ingest_id: str, *, render: bool = True) -> None:

@@ -191,11 +191,6 @@ def alive(worker_name: str) -> str:
     return f"{PREFIX}alive:{worker_name}"
 
 
-COMMIT_LOCK = f"{PREFIX}commit"
-"""String with a TTL: a random token, held by the categorizer that is checking its reads of
-``wf:alias`` and ``wf:near:*`` and storing its batch (every write of those hashes holds it)."""
-
-
 def reap_lock(job_id: str) -> str:
     """String with a TTL: held while one reaper re-queues an abandoned job."""
     return f"{PREFIX}reap:{job_id}"

@@ -7,7 +7,6 @@ pipelined: saving a batch is one round trip. Key names live in :mod:`wirefeed.fe
 
 from __future__ import annotations
 
-import copy
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -20,7 +19,6 @@ from wirefeed.config import defaults
 from wirefeed.errors import LogExpired, StoreUnavailable
 from wirefeed.feeds.store import keys, near_index, scripts
 from wirefeed.feeds.store.feed_doc import FeedDoc
-from wirefeed.feeds.store.reads import WatchedReads
 from wirefeed.feeds.stories.model import Story, to_micros
 
 
@@ -100,24 +98,11 @@ class StoryStore:
         self.r = client
         self.near_window = timedelta(hours=near_window_hours)
         """How long after its last version a story can still take a near-duplicate as a version."""
-        self._reads: WatchedReads | None = None
         self._advance = client.register_script(scripts.ADVANCE_CLOCK)
         self._touch = client.register_script(scripts.TOUCH_TOPICS)
         self._put_if_newer = client.register_script(scripts.PUT_IF_NEWER)
         self._log_range = client.register_script(scripts.LOG_RANGE)
         self._prune_near = client.register_script(near_index.PRUNE)
-
-    def watching(self, pipe: redis.client.Pipeline) -> StoryStore:
-        """This store, for reads a transaction on ``pipe`` depends on: stories are WATCHed on
-        ``pipe`` before they are read; the alias and LSH hash fields read (every batch writes
-        other fields of these hashes) are kept for :meth:`changed_reads` to check."""
-        watched = copy.copy(self)
-        watched._reads = WatchedReads(pipe)
-        return watched
-
-    def changed_reads(self, *, watch: bool = True) -> set[tuple[str, str]]:
-        """(A store from :meth:`watching`.) :meth:`WatchedReads.changed`."""
-        return self._reads.changed(self.r, watch=watch) if self._reads is not None else set()
 
     # -- stamps ------------------------------------------------------------------
     def advance_clock(self, n: int, now_us: int) -> int:
@@ -130,10 +115,7 @@ class StoryStore:
         """The stories with these ids, ``None`` for ids not stored, in the same order."""
         if not ids:
             return []
-        names = [keys.story(i) for i in ids]
-        if self._reads is not None:
-            self._reads.pipe.watch(*names)
-        raw = self.r.mget(names)
+        raw = self.r.mget([keys.story(i) for i in ids])
         return [Story.from_dict(json.loads(x)) if x is not None else None for x in raw]
 
     def get(self, story_id: str) -> Story | None:
@@ -144,8 +126,6 @@ class StoryStore:
         if not ids:
             return []
         found = self.r.hmget(keys.ALIAS, list(ids))
-        if self._reads is not None:
-            self._reads.hashes.append((keys.ALIAS, list(ids), found))
         return [f.decode() if f else i for i, f in zip(ids, found, strict=True)]
 
     def near_candidates(self, entries: Sequence[tuple[int, str]]) -> list[str | None]:
@@ -158,9 +138,6 @@ class StoryStore:
         for band in bands:  # one HMGET per band, whatever the number of titles
             pipe.hmget(keys.near_band(band), by_band[band])
         per_band = pipe.execute()
-        if self._reads is not None:
-            for band, values in zip(bands, per_band, strict=True):
-                self._reads.hashes.append((keys.near_band(band), by_band[band], values))
         found = {
             (band, field): value
             for band, values in zip(bands, per_band, strict=True)
