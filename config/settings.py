@@ -148,7 +148,7 @@ class Settings:
             redis_password=env.get("REDIS_PASSWORD") or defaults.REDIS_PASSWORD,
             redis_db=num("REDIS_DB", defaults.REDIS_DB),
             min_replicas=num("WIREFEED_MIN_REPLICAS", defaults.MIN_REPLICAS),
-            replica_wait=_seconds(env, "WIREFEED_REPLICA_WAIT", defaults.REPLICA_WAIT_SECONDS),
+            replica_wait=_number(env, "WIREFEED_REPLICA_WAIT", defaults.REPLICA_WAIT_SECONDS, "seconds"),
             purge_url=env.get("WIREFEED_PURGE_URL") or defaults.PURGE_URL,
             purge_header=env.get("WIREFEED_PURGE_HEADER") or defaults.PURGE_HEADER,
             base_url=env.get("WIREFEED_BASE_URL") or defaults.BASE_URL,
@@ -176,7 +176,7 @@ class Settings:
             websub_lease_seconds=num("WIREFEED_WEBSUB_LEASE_SECONDS", defaults.WEBSUB_LEASE_SECONDS),
             websub_lease_min=num("WIREFEED_WEBSUB_LEASE_MIN", defaults.WEBSUB_LEASE_MIN),
             websub_lease_max=num("WIREFEED_WEBSUB_LEASE_MAX", defaults.WEBSUB_LEASE_MAX),
-            websub_timeout=_seconds(env, "WIREFEED_WEBSUB_TIMEOUT", defaults.WEBSUB_TIMEOUT),
+            websub_timeout=_number(env, "WIREFEED_WEBSUB_TIMEOUT", defaults.WEBSUB_TIMEOUT, "seconds"),
             websub_retry_intervals=tuple(
                 _whole(name="WIREFEED_WEBSUB_RETRY", raw=x)
                 for x in _items(env, "WIREFEED_WEBSUB_RETRY", defaults.WEBSUB_RETRY_INTERVALS)
@@ -193,8 +193,8 @@ class Settings:
             metrics_dir=_path(env.get("WIREFEED_METRICS_DIR") or defaults.METRICS_DIR),
             redis_server=env.get("WIREFEED_REDIS_SERVER") or defaults.REDIS_SERVER,
             archive_max_age=num("WIREFEED_ARCHIVE_MAX_AGE", defaults.ARCHIVE_MAX_AGE),
-            retention_days=_days(env, "WIREFEED_RETENTION_DAYS", defaults.RETENTION_DAYS),
-            tombstone_days=_days(env, "WIREFEED_TOMBSTONE_DAYS", defaults.TOMBSTONE_DAYS),
+            retention_days=_number(env, "WIREFEED_RETENTION_DAYS", defaults.RETENTION_DAYS, "days"),
+            tombstone_days=_number(env, "WIREFEED_TOMBSTONE_DAYS", defaults.TOMBSTONE_DAYS, "days"),
         )
 
     def web_metrics_dir(self) -> Path:
@@ -254,21 +254,12 @@ def _whole(*, name: str, raw: str) -> int:
         raise ConfigError(f"{name} must hold whole numbers, got {raw!r}") from None
 
 
-def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
+def _number(env: Mapping[str, str], name: str, default: float, unit: str) -> float:
+    """A decimal number of ``unit`` from ``env[name]``, or ``default`` if unset or empty."""
     raw = env.get(name)
     if raw in (None, ""):
         return default
     try:
         return float(raw)
     except ValueError:
-        raise ConfigError(f"{name} must be a number of seconds, got {raw!r}") from None
-
-
-def _days(env: Mapping[str, str], name: str, default: float) -> float:
-    raw = env.get(name)
-    if raw in (None, ""):
-        return default
-    try:
-        return float(raw)
-    except ValueError:
-        raise ConfigError(f"{name} must be a number of days, got {raw!r}") from None
+        raise ConfigError(f"{name} must be a number of {unit}, got {raw!r}") from None

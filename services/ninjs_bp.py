@@ -28,9 +28,14 @@ def wants_ninjs() -> bool:
     return best == NINJS_MEDIA_TYPE and request.accept_mimetypes[NINJS_MEDIA_TYPE] > 0
 
 
+def well_formed(story_id: str) -> bool:
+    """Whether ``story_id`` could be a story id (checked before it reaches Redis)."""
+    return story_id.isalnum() and len(story_id) <= 64
+
+
 def find_story(story_id: str) -> Story | None:
     st = state()
-    return st.store.get(story_id) if story_id.isalnum() and len(story_id) <= 64 else None
+    return st.store.get(story_id) if well_formed(story_id) else None
 
 
 @bp.get("/stories/<story_id>.ninjs")

@@ -25,7 +25,7 @@ from wirefeed.feeds.render.publish import topic_title
 from wirefeed.feeds.store import keys
 from wirefeed.feeds.stories.model import from_micros
 from wirefeed.feeds.websub.store import hub_url
-from wirefeed.services.ninjs_bp import find_story, story_response, wants_ninjs
+from wirefeed.services.ninjs_bp import find_story, story_response, wants_ninjs, well_formed
 from wirefeed.services.state import AppState, state
 
 bp = Blueprint("pages", __name__)
@@ -100,11 +100,7 @@ def story_page(story_id: str) -> Response | tuple[str, int]:
     st = state()
     story = find_story(story_id)
     if story is None:
-        merged_into = (
-            st.store.resolve_aliases([story_id])[0]
-            if story_id.isalnum() and len(story_id) <= 64
-            else story_id
-        )
+        merged_into = st.store.resolve_aliases([story_id])[0] if well_formed(story_id) else story_id
         if merged_into != story_id and st.store.get(merged_into) is not None:  # merged by an editor
             return redirect(url_for("pages.story_page", story_id=merged_into), 301)
         abort(404)
