@@ -127,7 +127,14 @@ def rq_leftovers(client: redis.Redis) -> dict[str, list[str]]:
         q = Queue(name, connection=client)
         for what, ids in (
             ("queued", [j for j in q.get_job_ids() if not _periodic(client, j)]),
-            ("started", StartedJobRegistry(queue=q).get_job_ids(cleanup=False)),
+            (
+                "started",
+                [
+                    j
+                    for j in StartedJobRegistry(queue=q).get_job_ids(cleanup=False)
+                    if not _periodic(client, j)
+                ],
+            ),
             ("failed", FailedJobRegistry(queue=q).get_job_ids(cleanup=False)),
             ("intermediate", [i.decode() for i in client.lrange(q.intermediate_queue_key, 0, -1)]),
         ):
