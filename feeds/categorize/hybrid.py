@@ -63,7 +63,9 @@ class HybridCategorizer:
             return []
         evidence = [self.rules.evidence(item) for item in items]
         logits, has_text = self.classifier.logits([model_text(i.title, i.summary, i.body) for i in items])
-        logits = logits[:, self._columns]
+        # float64: numpy's float32 exp differs in the last bits with the batch's shape (SIMD
+        # lanes), which could move a rounded score; a story's tags must not depend on its batch
+        logits = logits[:, self._columns].astype(np.float64)
         strength = np.zeros_like(logits)
         blocked = np.zeros(logits.shape, dtype=bool)
         thresholds, col_of = self._thresholds, self._col_of
