@@ -73,7 +73,7 @@ def instrument(ctx: context.WorkerContext) -> None:
     _wrap(ctx.store, "queue_save", "store: queue a batch's writes (JSON + merged commands)")
     _wrap(plan, "build_story", "build Story records")
     _wrap(split, "group_dump", "group near-duplicate titles of the dump (ingest job)")
-    _wrap(plan, "find_stored", "find stored versions (ids, aliases, LSH buckets)")
+    _wrap(pipeline, "find_stored", "find stored versions (ids, aliases, LSH buckets)")
     _wrap(plan, "fold", "fold versions into stored stories")
     _wrap(plan, "near_keys", "near-duplicate keys of saved stories")
 

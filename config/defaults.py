@@ -143,6 +143,12 @@ breaking news never waits behind a big dump; 0 sends every dump through the inge
 BATCH_MAX_ATTEMPTS = 10
 """Times a batch is re-read and re-tried when another worker changed one of its stories."""
 
+COMMIT_LOCK_SECONDS = 10.0
+"""Longest a worker holds the commit lock (re-check and EXEC of one batch) before it expires."""
+
+COMMIT_LOCK_WAIT_SECONDS = 60.0
+"""Longest a batch waits for the commit lock before its job fails (and rq retries it)."""
+
 JOB_TIMEOUT = 600
 """Seconds an rq job may run before rq stops it."""
 
@@ -209,7 +215,7 @@ NEAR_ACTION_OVERLAP = 0.5
 """Least Jaccard similarity of what two titles say happened (not names) when each has a word of its own."""
 
 NEAR_PRUNE_STEP = 256
-"""Least near-index entries past the window dropped with each saved batch (at least twice its new entries)."""
+"""Least near-index entries per band a saved batch checks for age (and twice the entries it wrote)."""
 
 # -- categorizer ---------------------------------------------------------------------------
 

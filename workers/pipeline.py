@@ -28,20 +28,23 @@ In pseudocode (each step names the function, and the module, that runs it)::
                                                       #   queue, one round trip
 
     run_batch(ingest, n)                              # categorizer workers, any number
-        find_stored: each group's stored story        # workers.plan
+        find_stored: each group's stored story        # workers.lookup
             exact id, alias, else LSH buckets + Jaccard (feeds.identity.near), same agency,
             within the near window, no identity rule against any of its titles (feeds.identity.rules)
-        plan_batch: fold the group's versions into it (feeds.identity.versions.fold):
+        plan_batch: fold the group's versions into it (feeds.identity.versions.fold):  # workers.plan
             same text seen before  -> unchanged        #   re-ingest creates nothing, renders nothing
             new text               -> new version      #   same id and guid, updated bumped, revision kept
             categorizer.categorize_many(stories whose text changed)
+        take the commit lock                          # workers.commit_lock: one batch commits at a time
+        WATCH the found stories; lookup.stale()       #   a found story changed, or a story stored since
+                                                      #   takes a new group -> plan again
         MULTI                                         #   all or nothing, under WATCH of batch and stories
             store.queue_save(changes)                 #   stories, indexes, LSH buckets, topic stamps
             note_stored                               # workers.record
                 HSET wf:pendlog:<ingest> n (log entries, touched topics)
                 HSET wf:poison <ingest>:<n>:<i> (stories the categorizer failed on)
                 HSET wf:recorded:<ingest> n counts
-            DEL wf:batch:<ingest>:<n>
+            DEL wf:batch:<ingest>:<n>, the commit lock
         request_purge(story-<id> of every stored change)   # feeds.render.cdn (WIREFEED_PURGE_URL)
         count: _RECORD (Lua)                          # workers.record
             counts -> wf:ingest:<ingest>, batches_done += 1
@@ -70,6 +73,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections.abc import Callable
 
 import redis
 
@@ -81,8 +85,10 @@ from wirefeed.feeds.render.publish import publish
 from wirefeed.feeds.store import keys, metrics
 from wirefeed.feeds.websub import hub
 from wirefeed.workers import clock, record, retention
+from wirefeed.workers.commit_lock import CommitLock
 from wirefeed.workers.context import WorkerContext
-from wirefeed.workers.plan import Tags, find_stored, plan_batch
+from wirefeed.workers.lookup import find_stored
+from wirefeed.workers.plan import Tags, plan_batch
 from wirefeed.workers.split import enqueue_batches, split
 
 log = logging.getLogger(__name__)
@@ -112,23 +118,26 @@ def run_batch(
     batch_no: int,
     *,
     render: bool = True,
+    before_commit: Callable[[], None] | None = None,
 ) -> dict[str, int]:
     """Tag and store one batch, exactly once however often it runs; the batch that completes
     its ingest appends the ingest's change-log entries and publishes its topics.
 
     The stories are written in one MULTI/EXEC that also deletes the batch and notes its counts
-    and log entries, under WATCH of the batch and of every story it touches: if another worker
-    changes one of them first, the batch is read again and re-done (its categorizer results
-    kept); if this worker dies at any point, a re-run either does everything or finds the batch
-    gone and only finishes the bookkeeping (which, at the last batch, completes the ingest).
-    Open (docs/reliability.md): the stories found by alias or near match are watched after they
-    are read, and the alias and LSH hashes are not watched.
+    and log entries, under WATCH of the batch and of every story it touches, and under the
+    commit lock, with the lookup re-checked first (:mod:`.lookup`): if another worker changed a
+    story the batch read, or stored a story one of its new groups is a version of, the batch is
+    planned again (its categorizer results kept); if this worker dies at any point, a re-run
+    either does everything or finds the batch gone and only finishes the bookkeeping (which, at
+    the last batch, completes the ingest). ``before_commit`` runs between the plan and the
+    commit (tests run another worker's batch there).
     """
     r = ctx.redis
     batch_key = keys.batch(f"{ingest_id}:{batch_no}")
     poisoned: dict[int, dict[str, object]] = {}
     changed: list[str] = []
     tags: Tags = {}
+    lock = CommitLock(r)
     for _ in range(defaults.BATCH_MAX_ATTEMPTS):
         with r.pipeline(transaction=True) as pipe:
             try:
@@ -138,16 +147,24 @@ def run_batch(
                     break
                 batch = decode_batch(raw)
                 pipe.watch(*{keys.story(i.exact_id) for g in batch.groups for i in g})
-                stored = find_stored(ctx.store, batch.groups)
-                found = {keys.story(s.id) for s in stored if s is not None}
-                if found:
-                    pipe.watch(*found)
-                plan = plan_batch(ctx, batch.source, batch.groups, stored, tags)
-                pipe.multi()
-                saved = ctx.store.queue_save(pipe, plan.changes, clock.now_micros())
-                record.note_stored(pipe, ingest_id, batch_no, saved, plan)
-                pipe.delete(batch_key)
-                pipe.execute()
+                lookup = find_stored(ctx.store, batch.groups)
+                plan = plan_batch(ctx, batch.source, batch.groups, lookup.stories, tags)
+                if before_commit is not None:
+                    before_commit()
+                lock.acquire()
+                try:
+                    pipe.watch(lock.KEY, *lookup.watch_keys())
+                    if lookup.stale(ctx.store, batch.groups):  # plan again
+                        lock.release()
+                        continue
+                    pipe.multi()
+                    saved = ctx.store.queue_save(pipe, plan.changes, clock.now_micros())
+                    record.note_stored(pipe, ingest_id, batch_no, saved, plan)
+                    pipe.delete(batch_key, lock.KEY)
+                    pipe.execute()
+                except BaseException:
+                    lock.release()
+                    raise
                 poisoned = plan.poisoned
                 changed = [e.rpartition(":")[0] for e in saved.log.get(keys.ALL_TOPIC, [])]
             except redis.WatchError:

@@ -10,10 +10,9 @@ from functools import partial
 from typing import Any
 
 from wirefeed.feeds.categorize import TaggingInput
-from wirefeed.feeds.identity import near
 from wirefeed.feeds.identity.versions import Incoming, fold, near_keys
 from wirefeed.feeds.queue.payload import incoming_to_json
-from wirefeed.feeds.store.story_store import StoryChange, StoryStore
+from wirefeed.feeds.store.story_store import StoryChange
 from wirefeed.feeds.stories.build import build_story
 from wirefeed.feeds.stories.model import Story, TopicTag
 from wirefeed.workers.context import WorkerContext
@@ -115,48 +114,3 @@ def categorize_isolated(ctx: WorkerContext, items: list[TaggingInput]) -> list[l
             except Exception as exc:
                 out.append(exc)
         return out
-
-
-def find_stored(store: StoryStore, groups: list[list[Incoming]]) -> list[Story | None]:
-    """The stored story each group is a version of: by exact id or alias, else by near title
-    (the same agency, within the near window, and no identity rule against any of its titles)."""
-    flat = [item.exact_id for g in groups for item in g]
-    resolved = store.resolve_aliases(flat)
-    by_id = store.stories_by_id(resolved)
-    found: list[Story | None] = []
-    pos = 0
-    for g in groups:
-        ids = resolved[pos : pos + len(g)]
-        pos += len(g)
-        found.append(next((by_id[i] for i in ids if i in by_id), None))
-    # Near matches for the rest, in three more round trips.
-    lookups = [
-        (gi, near_keys(g[0].agency, [item.parsed.title for item in g]))
-        for gi, g in enumerate(groups)
-        if found[gi] is None
-    ]
-    entries = [e for _, ks in lookups for e in ks]
-    if not entries:
-        return found
-    hits = iter(store.near_candidates(entries))
-    per_group = [(gi, {h for h in (next(hits) for _ in ks) if h}) for gi, ks in lookups]
-    candidates = store.stories_by_id(i for _, ids in per_group for i in ids)
-    older = store.revision_titles(c.id for c in candidates.values() if c.version > 1)  # (one round trip)
-    for gi, ids in per_group:
-        group = groups[gi]
-        options = [
-            (c.id, c.title) for i in sorted(ids) if (c := candidates.get(i)) and in_reach(c, group[-1], store)
-        ]
-        best = None
-        for item in group:
-            best = near.best_match(item.parsed.title, options, older)
-            if best:
-                break
-        found[gi] = candidates[best] if best else None
-    return found
-
-
-def in_reach(stored: Story, item: Incoming, store: StoryStore) -> bool:
-    """A near-duplicate ``item`` may be a version of ``stored``: the same agency, and the stored
-    story's last version no longer than the near window (``NEAR_WINDOW_HOURS``) before it."""
-    return stored.agency == item.agency and item.stamp - stored.updated <= store.near_window

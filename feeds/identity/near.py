@@ -30,7 +30,7 @@ from wirefeed.feeds.identity import rules
 from wirefeed.feeds.identity.lsh import _BAND_FORMAT, _SEEDS, _STOP, words
 from wirefeed.feeds.identity.memo import Memo
 
-__all__ = ["_SEEDS", "_STOP", "best_match", "buckets", "jaccard", "words"]
+__all__ = ["_SEEDS", "_STOP", "best_match", "best_match_words", "buckets", "jaccard", "words"]
 
 K = TypeVar("K")
 
@@ -145,12 +145,21 @@ def best_match(
     similar ones), if any is similar enough and no identity rule (:mod:`.rules`) tells them
     apart, nor tells ``title`` apart from any of the candidate's ``older`` titles (its earlier
     versions: a story cannot drift, one compatible resend at a time, into another)."""
-    wt = words(title)
+    return best_match_words(title, words(title), ((k, o, words(o)) for k, o in candidates), older)
+
+
+def best_match_words(
+    title: str,
+    wt: frozenset[str],
+    candidates: Iterable[tuple[K, str, frozenset[str]]],
+    older: Mapping[K, Sequence[str]] | None = None,
+) -> K | None:
+    """:func:`best_match` with the word sets computed already: ``wt`` of ``title``, and each
+    candidate as ``(key, title, words)``."""
     if len(wt) < NEAR_MIN_WORDS:
         return None
     best, best_score = None, NEAR_THRESHOLD
-    for key, other in candidates:
-        wo = words(other)
+    for key, other, wo in candidates:
         if len(wo) < NEAR_MIN_WORDS:
             continue
         score = jaccard(wt, wo)

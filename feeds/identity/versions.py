@@ -73,9 +73,9 @@ def group_dump(items: Sequence[Incoming]) -> list[list[Incoming]]:
             firsts.append(item)
     word_sets = [near.words(item.parsed.title) for item in firsts]
     groups: list[list[Incoming]] = []
-    heads: list[str] = []  # the title of each group's head (its newest item)
+    heads: list[tuple[str, frozenset[str]]] = []  # the title and words of each group's head (its newest item)
     index: dict[str, list[dict[int, int]]] = {}  # agency -> for each band: bucket -> group
-    for item, hashes in zip(firsts, near.band_hashes(word_sets), strict=True):
+    for item, wt, hashes in zip(firsts, word_sets, near.band_hashes(word_sets), strict=True):
         object.__setattr__(item, "_band_hashes", hashes)
         bands = index.get(item.agency)
         if bands is None:
@@ -83,14 +83,16 @@ def group_dump(items: Sequence[Incoming]) -> list[list[Incoming]]:
         candidates = set(map(dict.get, bands, hashes))  # no hashes (a short title): no candidates
         candidates.discard(None)
         if candidates:
-            match = near.best_match(item.parsed.title, [(g, heads[g]) for g in sorted(candidates)])
+            match = near.best_match_words(
+                item.parsed.title, wt, [(g, *heads[g]) for g in sorted(candidates)]
+            )
             if match is not None:
                 groups[match].append(item)
                 continue
         for band, h in zip(bands, hashes, strict=False):  # a short title has no hashes
             band.setdefault(h, len(groups))
         groups.append([item])
-        heads.append(item.parsed.title)
+        heads.append((item.parsed.title, wt))
     return groups
 
 

@@ -75,14 +75,23 @@ ALIAS = f"{PREFIX}alias"
 
 
 def near_band(band: int) -> str:
-    """Hash: ``<agency>:<bucket>`` -> story id, the MinHash LSH buckets of titles in one band."""
+    """Hash: ``<agency>:<bucket>`` -> ``"<story id> <s of its last version>"``, the MinHash LSH
+    buckets of titles in one band."""
     return f"{PREFIX}near:{band}"
 
 
-NEAR_AGE = f"{PREFIX}nearage"
-"""Sorted set: ``<band>|<agency>:<bucket>`` near-index entries scored by the µs stamp of their
-story's last version; entries older than the near window are dropped from it and their band a
-few at a time (``StoryStore.queue_save``)."""
+NEAR_SWEEP = f"{PREFIX}nearscan"
+"""Hash: band -> the ``HSCAN`` cursor where the near index's next sweep step starts in that band's
+hash (:mod:`wirefeed.feeds.store.near_index`)."""
+
+OLD_NEAR_AGE = f"{PREFIX}nearage"
+"""Sorted set of an earlier release (entries scored by their story's last version); the first
+sweep step deletes it."""
+
+
+COMMIT_LOCK = f"{PREFIX}commit"
+"""String: the token of the worker between the re-check of a batch's lookup and its commit
+(:mod:`wirefeed.workers.commit_lock`); expires on its own."""
 
 
 CLOCK = f"{PREFIX}clock"

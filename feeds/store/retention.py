@@ -46,6 +46,19 @@ return n
 """
 """KEYS: a hash; ARGV: field, value pairs. Deletes each field that still holds its value."""
 
+_HDEL_IF_STORY = """
+local n = 0
+for i = 1, #ARGV, 2 do
+  local v = redis.call('HGET', KEYS[1], ARGV[i])
+  if v and (v == ARGV[i + 1] or string.sub(v, 1, #ARGV[i + 1] + 1) == ARGV[i + 1] .. ' ') then
+    n = n + redis.call('HDEL', KEYS[1], ARGV[i])
+  end
+end
+return n
+"""
+"""KEYS: a near-index band; ARGV: field, story id pairs. Deletes each field that still points at
+its story (``"<id> <stamp>"``, or a bare id of an older release)."""
+
 
 @dataclass
 class Report:
@@ -77,6 +90,7 @@ def forget_near(
     """Queue on ``pipe`` removing the aliases and LSH entries that point at these stories
     (each with every title it had), leaving entries a newer story took over."""
     script = store.r.register_script(_HDEL_IF)
+    band_script = store.r.register_script(_HDEL_IF_STORY)
     bands: dict[int, list[str]] = {}
     aliases: list[str] = []
     for story, titles in stories:
@@ -88,7 +102,7 @@ def forget_near(
             if alias != story.id:
                 aliases.extend((alias, story.id))
     for band in sorted(bands):
-        script(keys=[keys.near_band(band)], args=bands[band], client=pipe)
+        band_script(keys=[keys.near_band(band)], args=bands[band], client=pipe)
     if aliases:
         script(keys=[keys.ALIAS], args=aliases, client=pipe)
 

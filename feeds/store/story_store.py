@@ -56,7 +56,7 @@ class _Writes:
     revisions: dict[str, dict[str, str]] = dc_field(default_factory=dict)
     aliases: dict[str, str] = dc_field(default_factory=dict)
     bands: dict[int, dict[str, str]] = dc_field(default_factory=dict)
-    ages: dict[str, int] = dc_field(default_factory=dict)
+    near_entries: int = 0
     index: dict[str, dict[str, int]] = dc_field(default_factory=dict)
     removed: dict[str, list[str]] = dc_field(default_factory=dict)
     log: dict[str, list[str]] = dc_field(default_factory=dict)
@@ -68,10 +68,11 @@ class _Writes:
         for rev in ch.superseded:
             self.revisions.setdefault(story.id, {})[str(rev.version)] = _dumps(rev)
         self.aliases.update(dict.fromkeys(ch.aliases, story.id))
-        updated = to_micros(story.updated)
-        for band, field in ch.near_keys:
-            self.bands.setdefault(band, {})[field] = story.id
-            self.ages[f"{band}|{field}"] = updated
+        if ch.near_keys:
+            value = near_index.entry(story.id, to_micros(story.updated))
+            for band, field in ch.near_keys:
+                self.bands.setdefault(band, {})[field] = value
+            self.near_entries += len(ch.near_keys)
         if not ch.log:
             return
         score = to_micros(story.published)
@@ -121,6 +122,16 @@ class StoryStore:
     def get(self, story_id: str) -> Story | None:
         return self.get_many([story_id])[0]
 
+    def get_raw(self, ids: Sequence[str]) -> list[bytes | None]:
+        """The stored JSON of these stories (``None`` for ids not stored); :func:`parse` reads one."""
+        if not ids:
+            return []
+        return self.r.mget([keys.story(i) for i in ids])
+
+    @staticmethod
+    def parse(raw: bytes) -> Story:
+        return Story.from_dict(json.loads(raw))
+
     def resolve_aliases(self, ids: Sequence[str]) -> list[str]:
         """Each id, or the id of the story it is a reworded version of."""
         if not ids:
@@ -128,8 +139,9 @@ class StoryStore:
         found = self.r.hmget(keys.ALIAS, list(ids))
         return [f.decode() if f else i for i, f in zip(ids, found, strict=True)]
 
-    def near_candidates(self, entries: Sequence[tuple[int, str]]) -> list[str | None]:
-        """The story id in each ``(band, "<agency>:<bucket>")`` LSH entry (``None`` if empty)."""
+    def near_candidates(self, entries: Sequence[tuple[int, str]], since_us: int = 0) -> list[str | None]:
+        """The story id in each ``(band, "<agency>:<bucket>")`` LSH entry (``None`` if empty, or
+        if the story's last version is older than ``since_us``)."""
         by_band: dict[int, list[str]] = {}
         for band, field in entries:
             by_band.setdefault(band, []).append(field)
@@ -138,12 +150,14 @@ class StoryStore:
         for band in bands:  # one HMGET per band, whatever the number of titles
             pipe.hmget(keys.near_band(band), by_band[band])
         per_band = pipe.execute()
-        found = {
-            (band, field): value
-            for band, values in zip(bands, per_band, strict=True)
-            for field, value in zip(by_band[band], values, strict=True)
-        }
-        return [v.decode() if (v := found[e]) else None for e in entries]
+        since_s = since_us // 1_000_000
+        found: dict[tuple[int, str], str | None] = {}
+        for band, values in zip(bands, per_band, strict=True):
+            for field, value in zip(by_band[band], values, strict=True):
+                if value is not None:
+                    sid, stamp = near_index.entry_story(value)
+                    found[band, field] = sid if stamp >= since_s else None
+        return [found.get(e) for e in entries]
 
     def revisions(self, story_id: str) -> list[Story]:
         """Superseded versions of a story, oldest first."""
@@ -171,8 +185,9 @@ class StoryStore:
 
         Each story goes into its topics' indexes (scored by publication time); superseded
         versions are kept under ``wf:revs:<id>``; a story that left a topic is removed from its
-        index; its LSH entries are stamped with its last version (``wf:nearage``) and entries
-        older than the near window dropped, at least twice as many as were written; the touched
+        index; its LSH entries hold its id and the stamp of its last version, and the next step
+        of the near index's sweep looks at twice as many entries as were written (at least
+        ``NEAR_PRUNE_STEP`` a band) and drops those older than the near window; the touched
         topics' change stamps move forward (strictly). Writes of the same kind
         are merged into one command per key (one ``ZADD`` per topic, one ``HSET`` per LSH band),
         so a batch costs a few dozen commands, not a dozen per story.
@@ -188,9 +203,8 @@ class StoryStore:
             pipe.hset(keys.ALIAS, mapping=w.aliases)
         for band in sorted(w.bands):
             pipe.hset(keys.near_band(band), mapping=w.bands[band])
-        if w.ages:
-            pipe.zadd(keys.NEAR_AGE, w.ages)
-        self.queue_prune_near(pipe, now_us, max(defaults.NEAR_PRUNE_STEP, 2 * len(w.ages)))
+        per_band = 2 * w.near_entries // defaults.NEAR_BANDS
+        self.queue_prune_near(pipe, now_us, max(defaults.NEAR_PRUNE_STEP, per_band))
         for slug, members in w.index.items():
             pipe.zadd(keys.topic_index(slug), members)
         for slug, ids in w.removed.items():
@@ -203,11 +217,11 @@ class StoryStore:
         """Queue on ``pipe`` moving the topics' change stamps on (strictly, to ``now_us`` or later)."""
         self._touch(keys=[keys.topic_meta(s) for s in sorted(set(slugs))], args=[now_us], client=pipe)
 
-    def queue_prune_near(self, pipe: redis.client.Pipeline, now_us: int, most: int) -> None:
-        """Queue on ``pipe`` dropping up to ``most`` near-index entries past the near window
-        (:mod:`.near_index`)."""
+    def queue_prune_near(self, pipe: redis.client.Pipeline, now_us: int, per_band: int) -> None:
+        """Queue on ``pipe`` the near index's next sweep step: about ``per_band`` entries of each
+        band looked at, those past the near window dropped (:mod:`.near_index`)."""
         cutoff = now_us - self.near_window // timedelta(microseconds=1)
-        near_index.queue_prune(self._prune_near, pipe, cutoff, most)
+        near_index.queue_prune(self._prune_near, pipe, cutoff, per_band)
 
     # -- topics ------------------------------------------------------------------
     def page(self, slug: str, limit: int) -> list[Story]:
