@@ -30,9 +30,10 @@ from pathlib import Path
 
 import redis
 
+from wirefeed.config.defaults import NEAR_BANDS
 from wirefeed.config.settings import Settings
 from wirefeed.feeds.queue import ingests
-from wirefeed.feeds.store import keys
+from wirefeed.feeds.store import keys, near_index
 from wirefeed.feeds.stories.ids import story_id
 from wirefeed.redis_server import EmbeddedRedis
 from wirefeed.workers import clock, context
@@ -221,7 +222,11 @@ def judge(
         "false_merge_rate": (len(false_merges) + len(wrong)) / originals,
         "resends_merged": merged,
         "resend_recall": merged / len(resends) if resends else 1.0,
-        "near_index_entries": client.zcard(keys.NEAR_AGE),
+        "near_index_entries": sum(
+            client.hlen(keys.near_band(b, slot))
+            for slot in near_index.live_slots(client)
+            for b in range(NEAR_BANDS)
+        ),
         "per_day": {d: dict(c) for d, c in sorted(per_day.items())},
         "examples": [(titles[a], titles[b]) for _, b, a in false_merges[:100]]
         + [(i.title, titles[i.original]) for i in wrong[:5]],

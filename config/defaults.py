@@ -214,9 +214,6 @@ NEAR_MAX_FIGURE_CHANGES = 2
 NEAR_ACTION_OVERLAP = 0.5
 """Least Jaccard similarity of what two titles say happened (not names) when each has a word of its own."""
 
-NEAR_PRUNE_STEP = 256
-"""Least near-index entries per band a saved batch checks for age (and twice the entries it wrote)."""
-
 # -- categorizer ---------------------------------------------------------------------------
 
 TAXONOMY_DEFAULT_THRESHOLD = 2.0

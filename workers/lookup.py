@@ -54,9 +54,8 @@ class Lookup:
         flat = [e for gi in new for e in self.entries[gi]]
         if not flat:
             return False
-        since = to_micros(min(groups[gi][-1].stamp for gi in new) - store.near_window)
-        hits = iter(store.near_candidates(flat, since))
-        fresh = {gi: {h for h in (next(hits) for _ in self.entries[gi]) if h} - self.seen[gi] for gi in new}
+        hits = iter(store.near_candidates(flat, *_span(store, [groups[gi] for gi in new])))
+        fresh = {gi: {i for _ in self.entries[gi] for i in next(hits)} - self.seen[gi] for gi in new}
         fresh = {gi: ids for gi, ids in fresh.items() if ids}
         return bool(fresh) and any(m is not None for m in _near_matches(store, groups, fresh).values())
 
@@ -87,15 +86,20 @@ def find_stored(store: StoryStore, groups: list[list[Incoming]]) -> Lookup:
     entries = [e for ks in lookup.entries.values() for e in ks]
     if not entries:
         return lookup
-    oldest = min(groups[gi][-1].stamp for gi in lookup.entries)
-    hits = iter(store.near_candidates(entries, to_micros(oldest - store.near_window)))
-    lookup.seen = {gi: {h for h in (next(hits) for _ in ks) if h} for gi, ks in lookup.entries.items()}
+    hits = iter(store.near_candidates(entries, *_span(store, [groups[gi] for gi in lookup.entries])))
+    lookup.seen = {gi: {i for _ in ks for i in next(hits)} for gi, ks in lookup.entries.items()}
     for gi, (story, text) in _near_matches(store, groups, lookup.seen).items():
         if story is not None:
             lookup.stories[gi] = story
             lookup.raw[story.id] = text
             del lookup.entries[gi], lookup.seen[gi]
     return lookup
+
+
+def _span(store: StoryStore, groups: Sequence[list[Incoming]]) -> tuple[int, int]:
+    """The stamps (µs) a stored story's last version may have to take any of these groups."""
+    stamps = [item.stamp for g in groups for item in g]
+    return to_micros(min(stamps) - store.near_window), to_micros(max(stamps))
 
 
 def _near_matches(

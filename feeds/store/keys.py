@@ -74,19 +74,27 @@ ALIAS = f"{PREFIX}alias"
 """Hash: id of a reworded title -> id of the story it is a version of."""
 
 
-def near_band(band: int) -> str:
+def near_band(band: int, slot: str) -> str:
     """Hash: ``<agency>:<bucket>`` -> ``"<story id> <s of its last version>"``, the MinHash LSH
-    buckets of titles in one band."""
+    buckets of titles in one band, for stories whose last version falls in one time slot
+    (:mod:`wirefeed.feeds.store.near_index`)."""
+    return f"{PREFIX}near:{band}:{slot}"
+
+
+NEAR_SLOTS = f"{PREFIX}nearslots"
+"""Sorted set: the near index's time slots, scored by the µs after which nothing can match them."""
+
+
+def old_near_band(band: int) -> str:
+    """Hash of an earlier release's near index (one per band, no slots); unlinked on sight."""
     return f"{PREFIX}near:{band}"
 
 
-NEAR_SWEEP = f"{PREFIX}nearscan"
-"""Hash: band -> the ``HSCAN`` cursor where the near index's next sweep step starts in that band's
-hash (:mod:`wirefeed.feeds.store.near_index`)."""
-
 OLD_NEAR_AGE = f"{PREFIX}nearage"
-"""Sorted set of an earlier release (entries scored by their story's last version); the first
-sweep step deletes it."""
+"""Sorted set of an earlier release's near index; unlinked on sight."""
+
+OLD_NEAR_SWEEP = f"{PREFIX}nearscan"
+"""Hash of an earlier release's near index; unlinked on sight."""
 
 
 COMMIT_LOCK = f"{PREFIX}commit"

@@ -1,45 +1,27 @@
-"""The near-duplicate index and its age: entries past the near window are swept out a few at a time.
+"""The near-duplicate index, kept in time slots so that it ages for free.
 
-Each LSH entry (``wf:near:<band>`` field ``<agency>:<bucket>``) holds ``"<story id> <stamp>"``:
-the story and the second of its last version, so a reader can tell a stale entry without reading
-the story, and nothing else needs writing to age it. :func:`queue_prune`, queued with every saved
-batch, walks each band hash with ``HSCAN`` from where the last one stopped (cursors in
-``wf:nearscan``) and drops the entries stamped before the window, in a Lua script that declares
-every key it touches. An entry rewritten by a newer story carries the newer stamp and stays. A
-full sweep visits every entry (``HSCAN``'s guarantee), so the index holds about the window's
-entries plus one sweep's worth, whatever the age of the store.
+An LSH entry (field ``<agency>:<bucket>`` of ``wf:near:<band>:<slot>``) holds
+``"<story id> <stamp>"``: the story and the second of its last version. It is written into the
+slot of that stamp; a slot is as wide as the near window (``<hours>h<n>`` covers
+``[n * window, (n + 1) * window)``), so the candidates of an item stamped ``t`` are in the slots
+of ``t - window`` .. ``t`` (two, or three for a batch across a boundary), and an entry stamped
+before ``t - window`` is skipped without reading its story. ``wf:nearslots`` scores each slot by
+the time after which nothing can match it any more; each saved batch unlinks the slots past
+that (:func:`queue_prune`): the index holds at most two windows of entries, and aging costs
+nothing per entry. Changing the window starts new slots; the old ones are unlinked on time.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import redis
-from redis.commands.core import Script
 
 from wirefeed.config import defaults
 from wirefeed.feeds.store import keys
 
-PRUNE = """
--- KEYS: the sweep cursors (hash: band -> HSCAN cursor), the old near-age sorted set (gone), then
--- the band hashes 0, 1, ...
--- ARGV: cutoff (s; entries stamped before it go), entries to look at per band
-local cutoff = tonumber(ARGV[1])
-local dropped = 0
-redis.call('UNLINK', KEYS[2])
-for b = 3, #KEYS do
-  local band = tostring(b - 3)
-  local cursor = redis.call('HGET', KEYS[1], band) or '0'
-  local res = redis.call('HSCAN', KEYS[b], cursor, 'COUNT', ARGV[2])
-  local kv, old = res[2], {}
-  for i = 1, #kv, 2 do
-    local sep = string.find(kv[i + 1], ' ', 1, true)
-    if not sep or tonumber(string.sub(kv[i + 1], sep + 1)) < cutoff then old[#old + 1] = kv[i] end
-  end
-  for i = 1, #old, 1000 do redis.call('HDEL', KEYS[b], unpack(old, i, math.min(i + 999, #old))) end
-  dropped = dropped + #old
-  redis.call('HSET', KEYS[1], band, res[1])
-end
-return dropped
-"""
+LEGACY = (keys.OLD_NEAR_AGE, keys.OLD_NEAR_SWEEP, *map(keys.old_near_band, range(defaults.NEAR_BANDS)))
+"""Keys of the near index of earlier releases (one hash per band, aged by a sorted set or a sweep)."""
 
 
 def entry(story_id: str, stamp_us: int) -> str:
@@ -48,19 +30,52 @@ def entry(story_id: str, stamp_us: int) -> str:
 
 
 def entry_story(value: bytes | str) -> tuple[str, int]:
-    """``(story id, stamp in s)`` of an entry's value (stamp 0: an entry of an older release)."""
+    """``(story id, stamp in s)`` of an entry's value."""
     text = value.decode() if isinstance(value, bytes) else value
     sid, _, stamp = text.partition(" ")
     return sid, int(stamp) if stamp else 0
 
 
-def queue_prune(script: Script, pipe: redis.client.Pipeline, cutoff_us: int, per_band: int) -> None:
-    """Queue on ``pipe`` the next step of the sweep: look at about ``per_band`` entries of each
-    band and drop those whose story's last version is older than ``cutoff_us`` (they can never
-    match again)."""
-    bands = [keys.near_band(b) for b in range(defaults.NEAR_BANDS)]
-    script(
-        keys=[keys.NEAR_SWEEP, keys.OLD_NEAR_AGE, *bands],
-        args=[cutoff_us // 1_000_000, per_band],
-        client=pipe,
-    )
+def slot(stamp_us: int, window_us: int) -> str:
+    """The slot an entry stamped ``stamp_us`` is written to."""
+    return f"{window_us // 3_600_000_000}h{stamp_us // window_us}"
+
+
+def slots_between(since_us: int, until_us: int, window_us: int) -> list[str]:
+    """The slots that hold entries stamped from ``since_us`` to ``until_us``."""
+    first, last = since_us // window_us, until_us // window_us
+    hours = window_us // 3_600_000_000
+    return [f"{hours}h{n}" for n in range(first, last + 1)]
+
+
+def expires(label: str, window_us: int) -> int:
+    """When (µs) nothing can match an entry of slot ``label`` any more: one window after its end."""
+    return (int(label.partition("h")[2]) + 2) * window_us
+
+
+def live_slots(r: redis.Redis) -> set[str]:
+    """The slots that hold entries now."""
+    return {m.decode() for m in r.zrange(keys.NEAR_SLOTS, 0, -1)}
+
+
+def queue_prune(r: redis.Redis, pipe: redis.client.Pipeline, now_us: int) -> None:
+    """Queue on ``pipe`` unlinking the slots nothing can match after ``now_us``, and the index
+    of an earlier release (read on ``r``; unlinking a slot twice is harmless)."""
+    read = r.pipeline(transaction=False)
+    read.zrangebyscore(keys.NEAR_SLOTS, "-inf", now_us)
+    read.exists(*LEGACY)
+    stale, legacy = read.execute()
+    labels = [m.decode() for m in stale]
+    for label in labels:
+        pipe.unlink(*(keys.near_band(b, label) for b in range(defaults.NEAR_BANDS)))
+    if labels:
+        pipe.zrem(keys.NEAR_SLOTS, *labels)
+    if legacy:
+        pipe.unlink(*LEGACY)
+
+
+def queue_slots(pipe: redis.client.Pipeline, labels: Iterable[str], window_us: int) -> None:
+    """Queue on ``pipe`` noting the slots a batch writes to, with their expiry."""
+    scores = {label: expires(label, window_us) for label in labels}
+    if scores:
+        pipe.zadd(keys.NEAR_SLOTS, scores)

@@ -30,10 +30,10 @@ from dataclasses import dataclass, field
 import redis
 
 from wirefeed.feeds.identity.versions import near_keys
-from wirefeed.feeds.store import keys
+from wirefeed.feeds.store import keys, near_index
 from wirefeed.feeds.store.story_store import StoryStore
 from wirefeed.feeds.stories.ids import story_id
-from wirefeed.feeds.stories.model import Story
+from wirefeed.feeds.stories.model import Story, to_micros
 
 _HDEL_IF = """
 local n = 0
@@ -91,18 +91,19 @@ def forget_near(
     (each with every title it had), leaving entries a newer story took over."""
     script = store.r.register_script(_HDEL_IF)
     band_script = store.r.register_script(_HDEL_IF_STORY)
-    bands: dict[int, list[str]] = {}
+    bands: dict[str, list[str]] = {}
     aliases: list[str] = []
     for story, titles in stories:
         agency = story.agency or default_agency
+        slot = near_index.slot(to_micros(story.updated), store.window_us)
         for band, fld in near_keys(agency, titles):
-            bands.setdefault(band, []).extend((fld, story.id))
+            bands.setdefault(keys.near_band(band, slot), []).extend((fld, story.id))
         for title in titles:
             alias = story_id(agency, title)
             if alias != story.id:
                 aliases.extend((alias, story.id))
-    for band in sorted(bands):
-        band_script(keys=[keys.near_band(band)], args=bands[band], client=pipe)
+    for key in sorted(bands):
+        band_script(keys=[key], args=bands[key], client=pipe)
     if aliases:
         script(keys=[keys.ALIAS], args=aliases, client=pipe)
 

@@ -55,8 +55,11 @@ class _Writes:
     stories: dict[str, str] = dc_field(default_factory=dict)
     revisions: dict[str, dict[str, str]] = dc_field(default_factory=dict)
     aliases: dict[str, str] = dc_field(default_factory=dict)
-    bands: dict[int, dict[str, str]] = dc_field(default_factory=dict)
-    near_entries: int = 0
+    window_us: int = 0
+    """The near window: LSH entries go to the time slot of their story's last version."""
+    near: dict[str, dict[str, str]] = dc_field(default_factory=dict)
+    """LSH entries per ``wf:near:<band>:<slot>`` key."""
+    slots: set[str] = dc_field(default_factory=set)
     index: dict[str, dict[str, int]] = dc_field(default_factory=dict)
     removed: dict[str, list[str]] = dc_field(default_factory=dict)
     log: dict[str, list[str]] = dc_field(default_factory=dict)
@@ -69,10 +72,12 @@ class _Writes:
             self.revisions.setdefault(story.id, {})[str(rev.version)] = _dumps(rev)
         self.aliases.update(dict.fromkeys(ch.aliases, story.id))
         if ch.near_keys:
-            value = near_index.entry(story.id, to_micros(story.updated))
+            updated = to_micros(story.updated)
+            value = near_index.entry(story.id, updated)
+            slot = near_index.slot(updated, self.window_us)
+            self.slots.add(slot)
             for band, field in ch.near_keys:
-                self.bands.setdefault(band, {})[field] = value
-            self.near_entries += len(ch.near_keys)
+                self.near.setdefault(keys.near_band(band, slot), {})[field] = value
         if not ch.log:
             return
         score = to_micros(story.published)
@@ -99,11 +104,12 @@ class StoryStore:
         self.r = client
         self.near_window = timedelta(hours=near_window_hours)
         """How long after its last version a story can still take a near-duplicate as a version."""
+        self.window_us = max(1, near_window_hours) * 3_600_000_000
+        """Width of the near index's time slots: the window, at least an hour."""
         self._advance = client.register_script(scripts.ADVANCE_CLOCK)
         self._touch = client.register_script(scripts.TOUCH_TOPICS)
         self._put_if_newer = client.register_script(scripts.PUT_IF_NEWER)
         self._log_range = client.register_script(scripts.LOG_RANGE)
-        self._prune_near = client.register_script(near_index.PRUNE)
 
     # -- stamps ------------------------------------------------------------------
     def advance_clock(self, n: int, now_us: int) -> int:
@@ -139,25 +145,30 @@ class StoryStore:
         found = self.r.hmget(keys.ALIAS, list(ids))
         return [f.decode() if f else i for i, f in zip(ids, found, strict=True)]
 
-    def near_candidates(self, entries: Sequence[tuple[int, str]], since_us: int = 0) -> list[str | None]:
-        """The story id in each ``(band, "<agency>:<bucket>")`` LSH entry (``None`` if empty, or
-        if the story's last version is older than ``since_us``)."""
+    def near_candidates(
+        self, entries: Sequence[tuple[int, str]], since_us: int, until_us: int
+    ) -> list[tuple[str, ...]]:
+        """The stories in each ``(band, "<agency>:<bucket>")`` LSH entry whose last version is
+        stamped from ``since_us`` to ``until_us`` (:mod:`.near_index`: one HMGET per band and
+        live time slot, whatever the number of titles)."""
+        live = near_index.live_slots(self.r)
+        slots = [s for s in near_index.slots_between(since_us, until_us, self.window_us) if s in live]
         by_band: dict[int, list[str]] = {}
         for band, field in entries:
             by_band.setdefault(band, []).append(field)
-        bands = sorted(by_band)
+        asked = [(band, slot) for band in sorted(by_band) for slot in slots]
         pipe = self.r.pipeline(transaction=False)
-        for band in bands:  # one HMGET per band, whatever the number of titles
-            pipe.hmget(keys.near_band(band), by_band[band])
-        per_band = pipe.execute()
+        for band, slot in asked:
+            pipe.hmget(keys.near_band(band, slot), by_band[band])
         since_s = since_us // 1_000_000
-        found: dict[tuple[int, str], str | None] = {}
-        for band, values in zip(bands, per_band, strict=True):
+        found: dict[tuple[int, str], list[str]] = {}
+        for (band, _), values in zip(asked, pipe.execute() if asked else [], strict=True):
             for field, value in zip(by_band[band], values, strict=True):
                 if value is not None:
                     sid, stamp = near_index.entry_story(value)
-                    found[band, field] = sid if stamp >= since_s else None
-        return [found.get(e) for e in entries]
+                    if stamp >= since_s:
+                        found.setdefault((band, field), []).append(sid)
+        return [tuple(found.get(e, ())) for e in entries]
 
     def revisions(self, story_id: str) -> list[Story]:
         """Superseded versions of a story, oldest first."""
@@ -185,14 +196,13 @@ class StoryStore:
 
         Each story goes into its topics' indexes (scored by publication time); superseded
         versions are kept under ``wf:revs:<id>``; a story that left a topic is removed from its
-        index; its LSH entries hold its id and the stamp of its last version, and the next step
-        of the near index's sweep looks at twice as many entries as were written (at least
-        ``NEAR_PRUNE_STEP`` a band) and drops those older than the near window; the touched
-        topics' change stamps move forward (strictly). Writes of the same kind
-        are merged into one command per key (one ``ZADD`` per topic, one ``HSET`` per LSH band),
-        so a batch costs a few dozen commands, not a dozen per story.
+        index; its LSH entries (its id and the stamp of its last version) go to the time slot
+        of that stamp, and slots nothing can match any more are unlinked (:mod:`.near_index`);
+        the touched topics' change stamps move forward (strictly). Writes of the same kind are
+        merged into one command per key (one ``ZADD`` per topic, one ``HSET`` per LSH band and
+        slot), so a batch costs a few dozen commands, not a dozen per story.
         """
-        w = _Writes()
+        w = _Writes(window_us=self.window_us)
         for ch in changes:
             w.add(ch)
         if w.stories:
@@ -201,10 +211,10 @@ class StoryStore:
             pipe.hset(keys.revisions(story_id), mapping=revs)
         if w.aliases:
             pipe.hset(keys.ALIAS, mapping=w.aliases)
-        for band in sorted(w.bands):
-            pipe.hset(keys.near_band(band), mapping=w.bands[band])
-        per_band = 2 * w.near_entries // defaults.NEAR_BANDS
-        self.queue_prune_near(pipe, now_us, max(defaults.NEAR_PRUNE_STEP, per_band))
+        for key in sorted(w.near):
+            pipe.hset(key, mapping=w.near[key])
+        near_index.queue_slots(pipe, w.slots, self.window_us)
+        near_index.queue_prune(self.r, pipe, now_us)
         for slug, members in w.index.items():
             pipe.zadd(keys.topic_index(slug), members)
         for slug, ids in w.removed.items():
@@ -217,11 +227,6 @@ class StoryStore:
         """Queue on ``pipe`` moving the topics' change stamps on (strictly, to ``now_us`` or later)."""
         self._touch(keys=[keys.topic_meta(s) for s in sorted(set(slugs))], args=[now_us], client=pipe)
 
-    def queue_prune_near(self, pipe: redis.client.Pipeline, now_us: int, per_band: int) -> None:
-        """Queue on ``pipe`` the near index's next sweep step: about ``per_band`` entries of each
-        band looked at, those past the near window dropped (:mod:`.near_index`)."""
-        cutoff = now_us - self.near_window // timedelta(microseconds=1)
-        near_index.queue_prune(self._prune_near, pipe, cutoff, per_band)
 
     # -- topics ------------------------------------------------------------------
     def page(self, slug: str, limit: int) -> list[Story]:
