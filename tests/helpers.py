@@ -23,8 +23,14 @@ def wait_done(base: str, resp: requests.Response, timeout: float = 60) -> dict[s
     assert resp.status_code == 202, resp.text
     url = base + resp.json()["status_url"]
     deadline = time.monotonic() + timeout
+    status: dict[str, Any] = {}
     while time.monotonic() < deadline:
-        status = requests.get(url, headers=AUTH, timeout=10).json()
+        got = requests.get(url, headers=AUTH, timeout=10)
+        if got.status_code == 429:  # e.g. another test's failed logins from this address: wait, as asked
+            time.sleep(min(float(got.headers.get("Retry-After", "1")), 5.0))
+            continue
+        assert got.status_code == 200, f"{got.status_code} {got.text}"
+        status = got.json()
         if status["state"] == "done":
             return status
         time.sleep(0.05)

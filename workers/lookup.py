@@ -12,6 +12,7 @@ batch is planned again; anything else stays as planned.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -105,27 +106,28 @@ def _span(store: StoryStore, groups: Sequence[list[Incoming]]) -> tuple[int, int
 def _near_matches(
     store: StoryStore, groups: Sequence[list[Incoming]], candidates: dict[int, set[str]]
 ) -> dict[int, tuple[Story | None, bytes]]:
-    """For each group number, the candidate story (and its JSON) it is a version of, if any."""
+    """For each group number, the candidate story (and its JSON) it is a version of, if any.
+    Candidates are read as plain JSON (title, agency, last version); only a match is parsed."""
     ids = list(dict.fromkeys(i for found in candidates.values() for i in sorted(found)))
     raw = {i: x for i, x in zip(ids, store.get_raw(ids), strict=True) if x is not None}
-    stories = {i: store.parse(x) for i, x in raw.items()}
-    older = store.revision_titles(s.id for s in stories.values() if s.version > 1)  # (one round trip)
+    docs = {i: json.loads(x) for i, x in raw.items()}
+    older = store.revision_titles(i for i, d in docs.items() if d.get("v", 1) > 1)  # (one round trip)
     out: dict[int, tuple[Story | None, bytes]] = {}
     for gi, found in candidates.items():
         group = groups[gi]
+        last = group[-1]
+        # in reach: the same agency, and the last version at most the near window before
+        reach = to_micros(last.stamp - store.near_window)
         options = [
-            (s.id, s.title) for i in sorted(found) if (s := stories.get(i)) and in_reach(s, group[-1], store)
+            (i, d["title"])
+            for i in sorted(found)
+            if (d := docs.get(i)) and d["agency"] == last.agency and d["updated"] >= reach
         ]
         best = None
         for item in group:
             best = near.best_match(item.parsed.title, options, older)
             if best:
                 break
-        out[gi] = (stories[best], raw[best]) if best else (None, b"")
+        out[gi] = (store.parse(raw[best]), raw[best]) if best else (None, b"")
     return out
 
-
-def in_reach(stored: Story, item: Incoming, store: StoryStore) -> bool:
-    """A near-duplicate ``item`` may be a version of ``stored``: the same agency, and the stored
-    story's last version no longer than the near window (``NEAR_WINDOW_HOURS``) before it."""
-    return stored.agency == item.agency and item.stamp - stored.updated <= store.near_window

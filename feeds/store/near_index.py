@@ -36,6 +36,18 @@ def entry_story(value: bytes | str) -> tuple[str, int]:
     return sid, int(stamp) if stamp else 0
 
 
+def stories_since(values: Iterable[bytes | None], since_s: int) -> list[str | None]:
+    """The story of each entry value whose stamp is ``since_s`` or later (else ``None``)."""
+    out: list[str | None] = []
+    for value in values:
+        if value is None:
+            out.append(None)
+            continue
+        sid, _, stamp = value.partition(b" ")
+        out.append(sid.decode() if int(stamp) >= since_s else None)
+    return out
+
+
 def slot(stamp_us: int, window_us: int) -> str:
     """The slot an entry stamped ``stamp_us`` is written to."""
     return f"{window_us // 3_600_000_000}h{stamp_us // window_us}"

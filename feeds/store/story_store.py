@@ -57,8 +57,8 @@ class _Writes:
     aliases: dict[str, str] = dc_field(default_factory=dict)
     window_us: int = 0
     """The near window: LSH entries go to the time slot of their story's last version."""
-    near: dict[str, dict[str, str]] = dc_field(default_factory=dict)
-    """LSH entries per ``wf:near:<band>:<slot>`` key."""
+    near: dict[tuple[int, str], dict[str, str]] = dc_field(default_factory=dict)
+    """LSH entries per band and time slot."""
     slots: set[str] = dc_field(default_factory=set)
     index: dict[str, dict[str, int]] = dc_field(default_factory=dict)
     removed: dict[str, list[str]] = dc_field(default_factory=dict)
@@ -77,7 +77,7 @@ class _Writes:
             slot = near_index.slot(updated, self.window_us)
             self.slots.add(slot)
             for band, field in ch.near_keys:
-                self.near.setdefault(keys.near_band(band, slot), {})[field] = value
+                self.near.setdefault((band, slot), {})[field] = value
         if not ch.log:
             return
         score = to_micros(story.published)
@@ -163,11 +163,9 @@ class StoryStore:
         since_s = since_us // 1_000_000
         found: dict[tuple[int, str], list[str]] = {}
         for (band, _), values in zip(asked, pipe.execute() if asked else [], strict=True):
-            for field, value in zip(by_band[band], values, strict=True):
-                if value is not None:
-                    sid, stamp = near_index.entry_story(value)
-                    if stamp >= since_s:
-                        found.setdefault((band, field), []).append(sid)
+            for field, sid in zip(by_band[band], near_index.stories_since(values, since_s), strict=True):
+                if sid is not None:
+                    found.setdefault((band, field), []).append(sid)
         return [tuple(found.get(e, ())) for e in entries]
 
     def revisions(self, story_id: str) -> list[Story]:
@@ -211,8 +209,8 @@ class StoryStore:
             pipe.hset(keys.revisions(story_id), mapping=revs)
         if w.aliases:
             pipe.hset(keys.ALIAS, mapping=w.aliases)
-        for key in sorted(w.near):
-            pipe.hset(key, mapping=w.near[key])
+        for band, slot in sorted(w.near):
+            pipe.hset(keys.near_band(band, slot), mapping=w.near[band, slot])
         near_index.queue_slots(pipe, w.slots, self.window_us)
         near_index.queue_prune(self.r, pipe, now_us)
         for slug, members in w.index.items():
