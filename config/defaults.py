@@ -143,6 +143,9 @@ breaking news never waits behind a big dump; 0 sends every dump through the inge
 BATCH_MAX_ATTEMPTS = 10
 """Times a batch is re-read and re-tried when another worker changed one of its stories."""
 
+NEAR_RECENT_BATCHES = 256
+"""Saved batches kept in the log a worker re-checks its lookup against (older: it reads the index)."""
+
 COMMIT_LOCK_SECONDS = 10.0
 """Longest a worker holds the commit lock (re-check and EXEC of one batch) before it expires."""
 

@@ -30,14 +30,19 @@ def _submit(ctx: context.WorkerContext, title: str) -> str:
     return ingests.submit(ctx.redis, ctx.settings, f"-\n{title}\n".encode(), source="test").ingest_id
 
 
-def _worker_a_with_b_between(ctx: context.WorkerContext, a_title: str, b_title: str) -> None:
-    """Worker A runs its ingest; between A's plan and A's commit, B runs a whole ingest."""
+def _worker_a_with_b_between(
+    ctx: context.WorkerContext, a_title: str, b_title: str, *, trim_log: bool = False
+) -> None:
+    """Worker A runs its ingest; between A's plan and A's commit, B runs a whole ingest (and,
+    with ``trim_log``, the log of recent stories loses everything, as after many batches)."""
     ran: list[str] = []
 
     def worker_b() -> None:
         if not ran:  # only in A's first attempt
             ran.append(b_title)
             pipeline.run_express(ctx, _submit(ctx, b_title))
+            if trim_log:
+                ctx.redis.xtrim(keys.NEAR_RECENT, maxlen=0)
 
     a = _submit(ctx, a_title)
     batches = pipeline.run_ingest(ctx, a)["batches"]
@@ -70,9 +75,12 @@ def test_a_story_changed_after_it_was_read_is_not_overwritten(ctx: context.Worke
     assert ctx.redis.hget(keys.ALIAS, story_id("WIRE", A_TITLE)) == home.encode()
 
 
-def test_two_versions_of_a_new_story_stored_at_once_make_one_story(ctx: context.WorkerContext) -> None:
+@pytest.mark.parametrize("trim_log", [False, True], ids=["from-the-log", "log-trimmed"])
+def test_two_versions_of_a_new_story_stored_at_once_make_one_story(
+    ctx: context.WorkerContext, trim_log: bool
+) -> None:
     # A plans its item as a new story; meanwhile B stores another version of it as a new story.
-    _worker_a_with_b_between(ctx, A_TITLE, B_TITLE)
+    _worker_a_with_b_between(ctx, A_TITLE, B_TITLE, trim_log=trim_log)
     home = story_id("WIRE", B_TITLE)
     assert _stories(ctx.redis) == [home]
     story = ctx.store.get(home)
@@ -91,9 +99,9 @@ def test_a_different_story_stored_meanwhile_changes_nothing(ctx: context.WorkerC
 def test_without_the_recheck_both_races_lose_a_story(
     ctx: context.WorkerContext, monkeypatch: pytest.MonkeyPatch, case: str
 ) -> None:
-    """The seam really interleaves: with ``stale`` always false, both races do the damage."""
-    never: Callable[..., bool] = lambda *args: False  # noqa: E731
-    monkeypatch.setattr(Lookup, "stale", never)
+    """The seam really interleaves: with ``recheck`` finding nothing, both races do the damage."""
+    nothing: Callable[..., dict[int, str]] = lambda *args: {}  # noqa: E731
+    monkeypatch.setattr(Lookup, "recheck", nothing)
     if case == "changed":
         pipeline.run_express(ctx, _submit(ctx, FIRST))
     _worker_a_with_b_between(ctx, A_TITLE, B_TITLE)

@@ -4,10 +4,13 @@ re-check just before the commit (see the pseudocode in :mod:`wirefeed.workers.pi
 Two workers may store batches at the same time. The lookup reads stories found by alias or near
 title before they are watched, and a story another worker stores meanwhile may be the one a group
 that looked new is a version of. So, under the commit lock (:mod:`wirefeed.workers.commit_lock`)
-and with the found stories WATCHed, :meth:`Lookup.stale` reads once more what the plan relied on:
-the found stories (byte for byte), the aliases of the new groups' titles, and their LSH entries.
-A changed story, a new alias, or a new near candidate that the identity rules accept means the
-batch is planned again; anything else stays as planned.
+and with the found stories WATCHed, :meth:`Lookup.recheck` reads once more what the plan relied on:
+the found stories (byte for byte), the aliases of the new groups' titles, and the stories logged
+since the lookup read the index (``wf:nearrecent``, one entry per saved batch: the stories given
+LSH entries, with their titles), whose buckets are matched against the new groups' entries. A
+changed story or a new alias means the batch is planned again; a logged story that the identity
+rules accept for a new group is WATCHed and taken, and the plan made again under the lock;
+anything else stays as planned.
 """
 
 from __future__ import annotations
@@ -15,10 +18,11 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from wirefeed.feeds.identity import near
 from wirefeed.feeds.identity.versions import Incoming, near_keys
-from wirefeed.feeds.store import keys
+from wirefeed.feeds.store import keys, near_index
 from wirefeed.feeds.store.story_store import StoryStore
 from wirefeed.feeds.stories.model import Story, to_micros
 
@@ -35,30 +39,60 @@ class Lookup:
     """Group number of a new story -> the LSH entries of its titles."""
     seen: dict[int, set[str]] = field(default_factory=dict)
     """Group number of a new story -> the near candidates its entries held."""
+    mark: near_index.Mark = (0, "0-0")
+    """Where the log of recent stories ended just before the near index was read."""
 
     def watch_keys(self) -> list[str]:
-        """The keys of the found stories (a pipeline WATCHes them before :meth:`stale`)."""
+        """The keys of the found stories (a pipeline WATCHes them before :meth:`recheck`)."""
         return [keys.story(i) for i in self.raw]
 
-    def stale(self, store: StoryStore, groups: list[list[Incoming]]) -> bool:
-        """True if the plan must be made again: a found story changed since it was read, or a
-        group planned as new now has a stored story (an alias, or a near title stored since that
-        the rules accept). Called with the commit lock held and the found stories WATCHed, so
-        what it reads is what the commit will find, or the commit fails."""
+    def recheck(self, store: StoryStore, groups: list[list[Incoming]]) -> dict[int, str] | None:
+        """What changed since the lookup, with the commit lock held and the found stories
+        WATCHed: ``None`` if the batch must be planned again (a found story changed, or a title
+        of a new group became an alias), else the new groups that a story stored since takes
+        (group number -> story id; usually none). Only the stories logged since :attr:`mark`
+        are candidates; if the log no longer reaches back, the index is read again."""
         ids = list(self.raw)
         if any(now != self.raw[i] for i, now in zip(ids, store.get_raw(ids), strict=True)):
-            return True
+            return None
         new = sorted(self.entries)
         exact = [item.exact_id for gi in new for item in groups[gi]]
         if any(a != e for a, e in zip(store.resolve_aliases(exact), exact, strict=True)):
-            return True
-        flat = [e for gi in new for e in self.entries[gi]]
-        if not flat:
+            return None
+        if not new:
+            return {}
+        recent = near_index.recent_since(store.r, self.mark)
+        if recent is None:
+            flat = [e for gi in new for e in self.entries[gi]]
+            hits = iter(store.near_candidates(flat, *_span(store, [groups[gi] for gi in new])))
+            fresh = {gi: {i for _ in self.entries[gi] for i in next(hits)} - self.seen[gi] for gi in new}
+            docs = _docs(store, [i for found in fresh.values() for i in found])[1]
+        else:
+            docs, by_entry = {}, {}
+            for sid, agency, updated, version, title, entries in recent:
+                docs[sid] = {"title": title, "agency": agency, "updated": updated, "v": version}
+                for e in entries:
+                    by_entry.setdefault(e, set()).add(sid)
+            fresh = {
+                gi: {i for band, f in self.entries[gi] for i in by_entry.get(f"{band}|{f}", ())} for gi in new
+            }
+        fresh = {gi: found for gi, found in fresh.items() if found}
+        if not fresh:
+            return {}
+        return {gi: sid for gi, sid in _near_matches(store, groups, fresh, docs).items() if sid}
+
+    def adopt(self, store: StoryStore, matches: dict[int, str]) -> bool:
+        """Take the stories :meth:`recheck` matched (WATCHed by the caller first) as the groups'
+        stored stories; False if one is gone meanwhile."""
+        ids = list(dict.fromkeys(matches.values()))
+        raw = dict(zip(ids, store.get_raw(ids), strict=True))
+        if any(x is None for x in raw.values()):
             return False
-        hits = iter(store.near_candidates(flat, *_span(store, [groups[gi] for gi in new])))
-        fresh = {gi: {i for _ in self.entries[gi] for i in next(hits)} - self.seen[gi] for gi in new}
-        fresh = {gi: ids for gi, ids in fresh.items() if ids}
-        return bool(fresh) and any(m is not None for m in _near_matches(store, groups, fresh).values())
+        for gi, sid in matches.items():
+            self.stories[gi] = store.parse(raw[sid])  # type: ignore[arg-type]
+            self.raw[sid] = raw[sid]  # type: ignore[assignment]
+            del self.entries[gi], self.seen[gi]
+        return True
 
 
 def find_stored(store: StoryStore, groups: list[list[Incoming]]) -> Lookup:
@@ -78,7 +112,7 @@ def find_stored(store: StoryStore, groups: list[list[Incoming]]) -> Lookup:
         lookup.stories.append(by_id[found] if found else None)
         if found:
             lookup.raw[found] = raw[found]
-    # Near matches for the rest, in three more round trips.
+    # Near matches for the rest, in four more round trips.
     lookup.entries = {
         gi: near_keys(g[0].agency, [item.parsed.title for item in g])
         for gi, g in enumerate(groups)
@@ -87,12 +121,15 @@ def find_stored(store: StoryStore, groups: list[list[Incoming]]) -> Lookup:
     entries = [e for ks in lookup.entries.values() for e in ks]
     if not entries:
         return lookup
+    lookup.mark = near_index.recent_mark(store.r)  # before the index is read: see Lookup.recheck
     hits = iter(store.near_candidates(entries, *_span(store, [groups[gi] for gi in lookup.entries])))
     lookup.seen = {gi: {i for _ in ks for i in next(hits)} for gi, ks in lookup.entries.items()}
-    for gi, (story, text) in _near_matches(store, groups, lookup.seen).items():
-        if story is not None:
-            lookup.stories[gi] = story
-            lookup.raw[story.id] = text
+    wanted = [i for found in lookup.seen.values() for i in found]
+    cand_raw, docs = _docs(store, wanted)
+    for gi, sid in _near_matches(store, groups, lookup.seen, docs).items():
+        if sid is not None:
+            lookup.stories[gi] = store.parse(cand_raw[sid])
+            lookup.raw[sid] = cand_raw[sid]
             del lookup.entries[gi], lookup.seen[gi]
     return lookup
 
@@ -103,16 +140,23 @@ def _span(store: StoryStore, groups: Sequence[list[Incoming]]) -> tuple[int, int
     return to_micros(min(stamps) - store.near_window), to_micros(max(stamps))
 
 
+def _docs(store: StoryStore, ids: Sequence[str]) -> tuple[dict[str, bytes], dict[str, dict[str, Any]]]:
+    """The stored JSON of these stories, and each read as a plain dict (no :class:`Story`)."""
+    unique = list(dict.fromkeys(ids))
+    raw = {i: x for i, x in zip(unique, store.get_raw(unique), strict=True) if x is not None}
+    return raw, {i: json.loads(x) for i, x in raw.items()}
+
+
 def _near_matches(
-    store: StoryStore, groups: Sequence[list[Incoming]], candidates: dict[int, set[str]]
-) -> dict[int, tuple[Story | None, bytes]]:
-    """For each group number, the candidate story (and its JSON) it is a version of, if any.
-    Candidates are read as plain JSON (title, agency, last version); only a match is parsed."""
-    ids = list(dict.fromkeys(i for found in candidates.values() for i in sorted(found)))
-    raw = {i: x for i, x in zip(ids, store.get_raw(ids), strict=True) if x is not None}
-    docs = {i: json.loads(x) for i, x in raw.items()}
+    store: StoryStore,
+    groups: Sequence[list[Incoming]],
+    candidates: dict[int, set[str]],
+    docs: dict[str, dict[str, Any]],
+) -> dict[int, str | None]:
+    """For each group number, the candidate story it is a version of, if any (``docs``: each
+    candidate's ``title``, ``agency``, ``updated`` and ``v`` as in its stored JSON)."""
     older = store.revision_titles(i for i, d in docs.items() if d.get("v", 1) > 1)  # (one round trip)
-    out: dict[int, tuple[Story | None, bytes]] = {}
+    out: dict[int, str | None] = {}
     for gi, found in candidates.items():
         group = groups[gi]
         last = group[-1]
@@ -128,6 +172,5 @@ def _near_matches(
             best = near.best_match(item.parsed.title, options, older)
             if best:
                 break
-        out[gi] = (store.parse(raw[best]), raw[best]) if best else (None, b"")
+        out[gi] = best
     return out
-

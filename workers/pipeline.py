@@ -36,8 +36,9 @@ In pseudocode (each step names the function, and the module, that runs it)::
             new text               -> new version      #   same id and guid, updated bumped, revision kept
             categorizer.categorize_many(stories whose text changed)
         take the commit lock                          # workers.commit_lock: one batch commits at a time
-        WATCH the found stories; lookup.stale()       #   a found story changed, or a story stored since
-                                                      #   takes a new group -> plan again
+        WATCH the found stories; lookup.recheck()     #   a found story changed -> plan again; stories
+                                                      #   stored since the lookup (wf:nearrecent) that
+                                                      #   take new groups -> WATCH, adopt, plan again
         MULTI                                         #   all or nothing, under WATCH of batch and stories
             store.queue_save(changes)                 #   stories, indexes, LSH buckets, topic stamps
             note_stored                               # workers.record
@@ -79,7 +80,7 @@ import redis
 
 from wirefeed.config import defaults
 from wirefeed.errors import WirefeedError
-from wirefeed.feeds.queue.payload import decode_batch
+from wirefeed.feeds.queue.payload import Batch, decode_batch
 from wirefeed.feeds.render import cdn
 from wirefeed.feeds.render.publish import publish
 from wirefeed.feeds.store import keys, metrics
@@ -87,8 +88,8 @@ from wirefeed.feeds.websub import hub
 from wirefeed.workers import clock, record, retention
 from wirefeed.workers.commit_lock import CommitLock
 from wirefeed.workers.context import WorkerContext
-from wirefeed.workers.lookup import find_stored
-from wirefeed.workers.plan import Tags, plan_batch
+from wirefeed.workers.lookup import Lookup, find_stored
+from wirefeed.workers.plan import Plan, Tags, plan_batch
 from wirefeed.workers.split import enqueue_batches, split
 
 log = logging.getLogger(__name__)
@@ -126,8 +127,9 @@ def run_batch(
     The stories are written in one MULTI/EXEC that also deletes the batch and notes its counts
     and log entries, under WATCH of the batch and of every story it touches, and under the
     commit lock, with the lookup re-checked first (:mod:`.lookup`): if another worker changed a
-    story the batch read, or stored a story one of its new groups is a version of, the batch is
-    planned again (its categorizer results kept); if this worker dies at any point, a re-run
+    story the batch read, the batch is planned again; if it stored a story one of the batch's new
+    groups is a version of, that story is taken and the plan made again under the lock (either
+    way with the categorizer results kept); if this worker dies at any point, a re-run
     either does everything or finds the batch gone and only finishes the bookkeeping (which, at
     the last batch, completes the ingest). ``before_commit`` runs between the plan and the
     commit (tests run another worker's batch there).
@@ -153,10 +155,11 @@ def run_batch(
                     before_commit()
                 lock.acquire()
                 try:
-                    pipe.watch(lock.KEY, *lookup.watch_keys())
-                    if lookup.stale(ctx.store, batch.groups):  # plan again
+                    final = _under_lock(ctx, pipe, lock, batch=batch, lookup=lookup, plan=plan, tags=tags)
+                    if final is None:  # plan the batch again
                         lock.release()
                         continue
+                    plan = final
                     pipe.multi()
                     saved = ctx.store.queue_save(pipe, plan.changes, clock.now_micros())
                     record.note_stored(pipe, ingest_id, batch_no, saved, plan)
@@ -186,6 +189,29 @@ def run_batch(
     if complete:
         finish(ctx, ingest_id, render=render)
     return counts
+
+
+def _under_lock(
+    ctx: WorkerContext,
+    pipe: redis.client.Pipeline,
+    lock: CommitLock,
+    *,
+    batch: Batch,
+    lookup: Lookup,
+    plan: Plan,
+    tags: Tags,
+) -> Plan | None:
+    """With the commit lock: WATCH the lock and the found stories and re-check the lookup; the
+    plan to commit (made again if stories stored since take new groups), or ``None`` to plan
+    the whole batch again."""
+    pipe.watch(lock.KEY, *lookup.watch_keys())
+    matches = lookup.recheck(ctx.store, batch.groups)
+    if not matches:
+        return None if matches is None else plan
+    pipe.watch(*(keys.story(i) for i in matches.values()))  # stories stored since the lookup
+    if not lookup.adopt(ctx.store, matches):
+        return None
+    return plan_batch(ctx, batch.source, batch.groups, lookup.stories, tags)
 
 
 def finish(ctx: WorkerContext, ingest_id: str, *, render: bool = True) -> None:

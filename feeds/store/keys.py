@@ -85,6 +85,15 @@ NEAR_SLOTS = f"{PREFIX}nearslots"
 """Sorted set: the near index's time slots, scored by the µs after which nothing can match them."""
 
 
+NEAR_RECENT = f"{PREFIX}nearrecent"
+"""Stream: one entry per saved batch, the stories it gave LSH entries (id, agency, last version,
+titles), capped at ``NEAR_RECENT_BATCHES``: what a worker re-checks its lookup against."""
+
+
+NEAR_RECENT_COUNT = f"{PREFIX}nearrecent:n"
+"""String: entries ever added to ``wf:nearrecent`` (a re-check tells a trimmed log by it)."""
+
+
 def old_near_band(band: int) -> str:
     """Hash of an earlier release's near index (one per band, no slots); unlinked on sight."""
     return f"{PREFIX}near:{band}"

@@ -13,6 +13,7 @@ nothing per entry. Changing the window starts new slots; the old ones are unlink
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 
 import redis
@@ -91,3 +92,40 @@ def queue_slots(pipe: redis.client.Pipeline, labels: Iterable[str], window_us: i
     scores = {label: expires(label, window_us) for label in labels}
     if scores:
         pipe.zadd(keys.NEAR_SLOTS, scores)
+
+
+def queue_recent(pipe: redis.client.Pipeline, stories: list[list[object]]) -> None:
+    """Queue on ``pipe`` logging a batch's stories that got LSH entries (``[id, agency, µs of the
+    last version, version, title, ["<band>|<field>", ...]]``), for workers re-checking a lookup
+    made before them."""
+    pipe.xadd(
+        keys.NEAR_RECENT,
+        {"s": json.dumps(stories, ensure_ascii=False, separators=(",", ":"))},
+        maxlen=defaults.NEAR_RECENT_BATCHES,
+        approximate=True,
+    )
+    pipe.incr(keys.NEAR_RECENT_COUNT)
+
+
+Mark = tuple[int, str]
+"""Where the log of recent stories ended: entries logged so far, and the last entry's id."""
+
+
+def recent_mark(r: redis.Redis) -> Mark:
+    """Where the log of recent stories ends now (read atomically)."""
+    pipe = r.pipeline(transaction=True)
+    pipe.get(keys.NEAR_RECENT_COUNT)
+    pipe.xrevrange(keys.NEAR_RECENT, count=1)
+    count, last = pipe.execute()
+    return int(count or 0), last[0][0].decode() if last else "0-0"
+
+
+def recent_since(r: redis.Redis, mark: Mark) -> list[list[object]] | None:
+    """The stories logged after ``mark``, or ``None`` if the log (capped) lost some of them."""
+    pipe = r.pipeline(transaction=True)
+    pipe.get(keys.NEAR_RECENT_COUNT)
+    pipe.xrange(keys.NEAR_RECENT, min=f"({mark[1]}", max="+")
+    count, after = pipe.execute()
+    if len(after) != int(count or 0) - mark[0]:
+        return None
+    return [story for _, entry in after for story in json.loads(entry[b"s"])]

@@ -60,6 +60,9 @@ class _Writes:
     near: dict[tuple[int, str], dict[str, str]] = dc_field(default_factory=dict)
     """LSH entries per band and time slot."""
     slots: set[str] = dc_field(default_factory=set)
+    recent: list[list[object]] = dc_field(default_factory=list)
+    """``[id, agency, µs of the last version, version, title, ["<band>|<field>", ...]]`` of each
+    story given LSH entries."""
     index: dict[str, dict[str, int]] = dc_field(default_factory=dict)
     removed: dict[str, list[str]] = dc_field(default_factory=dict)
     log: dict[str, list[str]] = dc_field(default_factory=dict)
@@ -78,6 +81,8 @@ class _Writes:
             self.slots.add(slot)
             for band, field in ch.near_keys:
                 self.near.setdefault((band, slot), {})[field] = value
+            entries = [f"{band}|{field}" for band, field in ch.near_keys]
+            self.recent.append([story.id, story.agency, updated, story.version, story.title, entries])
         if not ch.log:
             return
         score = to_micros(story.published)
@@ -212,6 +217,8 @@ class StoryStore:
         for band, slot in sorted(w.near):
             pipe.hset(keys.near_band(band, slot), mapping=w.near[band, slot])
         near_index.queue_slots(pipe, w.slots, self.window_us)
+        if w.recent:
+            near_index.queue_recent(pipe, w.recent)
         near_index.queue_prune(self.r, pipe, now_us)
         for slug, members in w.index.items():
             pipe.zadd(keys.topic_index(slug), members)
