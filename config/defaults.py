@@ -135,6 +135,9 @@ RETRY_AFTER_SECONDS = 5
 BATCH_SIZE = 500
 """Stories per categorizer job: one job, one pipelined write, one render a batch (``WIREFEED_BATCH_SIZE``)."""
 
+PUBLISH_FORMATS = ("rss", "atom", "json")
+"""Feed formats rendered when an ingest completes; the others (ninjs) on their first request."""
+
 EXPRESS_MAX_STORIES = 50
 """Dumps with at most this many stories go whole to the express queue and its own worker, so
 breaking news never waits behind a big dump; 0 sends every dump through the ingest queue

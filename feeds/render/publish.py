@@ -22,7 +22,7 @@ from typing import Any
 from wirefeed.config import defaults
 from wirefeed.config.settings import Settings
 from wirefeed.feeds.categorize.taxonomy import Taxonomy
-from wirefeed.feeds.render.formats import ALL_DESCRIPTION, ALL_TITLE, FORMATS, FeedInfo, feed_url, render
+from wirefeed.feeds.render.formats import ALL_DESCRIPTION, ALL_TITLE, FeedInfo, feed_url, render
 from wirefeed.feeds.store import keys
 from wirefeed.feeds.store.story_store import FeedDoc, StoryStore
 from wirefeed.feeds.stories.model import Story, from_micros, to_micros
@@ -139,7 +139,9 @@ def current_stories(
 
 
 def publish(store: StoryStore, taxonomy: Taxonomy, settings: Settings, slugs: Iterable[str]) -> None:
-    """Render the current feed of every topic in ``slugs`` in every format and store it."""
+    """Render the current feed of every topic in ``slugs`` in each of ``PUBLISH_FORMATS`` and
+    store it (a format not rendered here is rendered by the web on its first request, as its
+    stored document is then older than its topic)."""
     slugs = sorted(set(slugs))
     if not slugs:
         return
@@ -156,7 +158,7 @@ def publish(store: StoryStore, taxonomy: Taxonomy, settings: Settings, slugs: It
             log_length=lengths[slug],
         )
         for slug in slugs
-        for fmt in FORMATS
+        for fmt in defaults.PUBLISH_FORMATS
     }
     store.put_feed_docs(docs)
 
