@@ -42,7 +42,7 @@ from wirefeed.feeds.websub.batches import Batches, Outcome
 from wirefeed.feeds.websub.hub import policy, queue_batch
 from wirefeed.feeds.websub.net import Target, check_callback, resolve
 from wirefeed.feeds.websub.pool import Pool
-from wirefeed.feeds.websub.store import Subscription, WebSubStore, hub_url, signature
+from wirefeed.feeds.websub.store import Subscription, hub_url, signature
 from wirefeed.workers.context import WorkerContext
 
 log = logging.getLogger(__name__)
@@ -156,7 +156,7 @@ def prepare(ctx: WorkerContext, ids: list[str], run: _Run) -> list[Task]:
     settings = ctx.settings
     now = time.time()
     live: list[Subscription] = []
-    for sub_id, sub in zip(ids, WebSubStore(ctx.redis).get_many(ids), strict=True):
+    for sub_id, sub in zip(ids, run.batches.subscriptions(ids), strict=True):
         if sub is None:
             run.add(Outcome(sub_id, "missing"))
         elif sub.expired(now):
@@ -165,6 +165,7 @@ def prepare(ctx: WorkerContext, ids: list[str], run: _Run) -> list[Task]:
             live.append(sub)
     bodies = {key: _current_body(ctx, *key) for key in {(s.slug, s.fmt) for s in live}}
     resolver = _memo(resolve)
+    checked: dict[tuple[str, int], tuple[str, ...]] = {}
     hub = hub_url(settings.base_url)
     tasks = []
     for sub in live:
@@ -172,7 +173,7 @@ def prepare(ctx: WorkerContext, ids: list[str], run: _Run) -> list[Task]:
         try:
             if body is None:
                 raise DeliveryFailed(f"no feed document for {sub.slug}.{sub.fmt}")
-            target = check_callback(sub.callback, policy(settings), resolver)
+            target = check_callback(sub.callback, policy(settings), resolver, checked)
         except CallbackRefused as exc:  # resolves somewhere it may not go: skip, no retry
             log.warning("websub delivery to %s refused: %s", sub.callback, exc)
             run.add(Outcome(sub.id, "refused", f"refused: {exc}"))

@@ -24,9 +24,40 @@ import redis
 
 from wirefeed.config import defaults
 from wirefeed.feeds.store import keys
-from wirefeed.feeds.websub.store import WebSubStore
+from wirefeed.feeds.websub.store import Subscription, WebSubStore
 
 FINAL = ("delivered", "gone", "refused", "expired", "missing")
+
+FIELDS = ("topic", "slug", "fmt", "callback", "lease", "expires", "created", "secret")
+"""What a delivery needs of a subscription, in the order :data:`_LOAD` returns them (the secret,
+the one that may hold a newline, last)."""
+
+# Each subscription (KEYS) as one string: its fields ARGV (FIELDS) joined by newlines ('' if it
+# has none): one reply element per subscriber instead of a map (the parsing is the cost in Python).
+_LOAD = """
+local out = {}
+for i, key in ipairs(KEYS) do
+  local v = redis.call('HMGET', key, unpack(ARGV))
+  if v[1] then
+    for j = 1, #v do if not v[j] then v[j] = '' end end
+    out[i] = table.concat(v, '\\n')
+  else
+    out[i] = ''
+  end
+end
+return out
+"""
+
+# Record delivery attempts of the subscriptions that still exist: KEYS the subscriptions,
+# ARGV[1] the time, ARGV[1 + i] the status of KEYS[i].
+_RECORD = """
+for i, key in ipairs(KEYS) do
+  if redis.call('EXISTS', key) == 1 then
+    redis.call('HSET', key, 'last_status', ARGV[i + 1], 'last_attempt', ARGV[1])
+  end
+end
+return #KEYS
+"""
 """Outcomes that end a subscriber's place in a batch (``failed`` moves it, or keeps it)."""
 
 
@@ -49,6 +80,27 @@ class Batches:
     def __init__(self, client: redis.Redis) -> None:
         self.r = client
         self.store = WebSubStore(client)
+        self._load = client.register_script(_LOAD)
+        self._record = client.register_script(_RECORD)
+
+    def subscriptions(self, sub_ids: Sequence[str]) -> list[Subscription | None]:
+        """The subscriptions ``sub_ids`` (``None`` where there is none; ``last_status`` not
+        read), in one round trip and one reply element each."""
+        if not sub_ids:
+            return []
+        out: list[Subscription | None] = []
+        for sub_id, raw in zip(
+            sub_ids, self._load(keys=[keys.websub_sub(s) for s in sub_ids], args=FIELDS), strict=True
+        ):
+            if not raw:
+                out.append(None)
+                continue
+            topic, slug, fmt, callback, lease, expires, created, secret = raw.decode().split("\n", 7)
+            sub = Subscription(
+                sub_id, topic, slug, fmt, callback, secret or None, int(lease), int(expires), int(created)
+            )
+            out.append(sub)
+        return out
 
     def queue(self, sub_ids: Sequence[str], size: int) -> list[str]:
         """Mark deliveries queued and put those not queued already into new batches of at most
@@ -94,20 +146,27 @@ class Batches:
         now = time.time()
         here = keys.websub_batch(batch_id, attempt)
         after = keys.websub_batch(batch_id, attempt + 1)
+        done = [o.sub_id for o in outcomes if o.result in FINAL]
+        failed = [o.sub_id for o in outcomes if o.result not in FINAL]
+        recorded = [o for o in outcomes if o.status]
         pipe = self.r.pipeline(transaction=True)
+        if done:
+            pipe.srem(here, *done)
+        if failed and retry_in is not None:
+            for sub_id in failed:
+                pipe.smove(here, after, sub_id)
+            pipe.expire(after, int(retry_in) + defaults.WEBSUB_BATCH_TTL)
+        if recorded:
+            self._record(
+                keys=[keys.websub_sub(o.sub_id) for o in recorded],
+                args=[int(now), *[o.status for o in recorded]],
+                client=pipe,
+            )
         for o in outcomes:
-            if o.result in FINAL:
-                pipe.srem(here, o.sub_id)
-            elif retry_in is not None:
-                pipe.smove(here, after, o.sub_id)
-            if o.status:
-                self.store.record_attempt(o.sub_id, o.status, client=pipe)
             if o.result == "gone":
                 self.store.unsubscribe(o.sub_id, o.slug, callback=o.callback, client=pipe)
             elif o.result == "expired":
                 self.store.unsubscribe(o.sub_id, o.slug, callback=o.callback, if_expired_by=now, client=pipe)
-        if retry_in is not None and any(o.result not in FINAL for o in outcomes):
-            pipe.expire(after, int(retry_in) + defaults.WEBSUB_BATCH_TTL)
         for result, n in Counter(o.result for o in outcomes if o.result != "missing").items():
             pipe.hincrby(keys.METRIC_WEBSUB, result, n)
         pipe.execute()

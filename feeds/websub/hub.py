@@ -146,9 +146,11 @@ def notify(client: redis.Redis, settings: Settings, slugs: Iterable[str]) -> Non
     hits = sorted(wanted.intersection(s.decode() for s in subscribed))
     if hits:
         live = WebSubStore(client).live(hits, time.time())
+        ids = [sub for slug in hits for sub in live[slug]]
         batches = Batches(client)
-        batch_ids = batches.queue([sub for slug in hits for sub in live[slug]], settings.websub_batch_size)
-        if batch_ids:
+        size = settings.websub_batch_size
+        for start in range(0, len(ids), size):  # the first batch's job is queued before the rest
+            batch_ids = batches.queue(ids[start : start + size], size)
             try:
                 _queue(client).enqueue_many([_batch_job(settings, b, 1) for b in batch_ids])
             except BaseException:

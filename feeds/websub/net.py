@@ -213,16 +213,27 @@ def precheck_callback(url: str, policy: Policy) -> None:
         _refuse_unless_allowed(host, addr, policy)
 
 
-def check_callback(url: str, policy: Policy, resolver: Resolver = resolve) -> Target:
+def check_callback(
+    url: str,
+    policy: Policy,
+    resolver: Resolver = resolve,
+    checked: dict[tuple[str, int], tuple[str, ...]] | None = None,
+) -> Target:
     """Check a callback URL and resolve its host; raise :class:`CallbackRefused` or
-    :class:`CallbackUnresolvable`, else return where to send requests."""
+    :class:`CallbackUnresolvable`, else return where to send requests. ``checked`` (host and
+    port -> addresses found allowed) saves checking a host again (a delivery job's batch)."""
     scheme, host, port, path = _parse(url)
-    addresses = list(resolver(host, port))
-    if not addresses:
-        raise CallbackUnresolvable(f"callback host {host!r} has no address")
-    for raw in addresses:
-        _refuse_unless_allowed(host, ipaddress.ip_address(raw.split("%", 1)[0]), policy)
-    return Target(url, scheme, host, port, path, tuple(addresses))
+    known = None if checked is None else checked.get((host, port))
+    if known is None:
+        addresses = list(resolver(host, port))
+        if not addresses:
+            raise CallbackUnresolvable(f"callback host {host!r} has no address")
+        for raw in addresses:
+            _refuse_unless_allowed(host, ipaddress.ip_address(raw.split("%", 1)[0]), policy)
+        known = tuple(addresses)
+        if checked is not None:
+            checked[(host, port)] = known
+    return Target(url, scheme, host, port, path, known)
 
 
 @dataclass(frozen=True, slots=True)
