@@ -1,6 +1,6 @@
 """wirefeed's benchmark suite: run on demand, never part of the test suite.
 
-    python -m bench             # every scenario, 3 runs each, writes bench/RESULTS.md (~15 min)
+    python -m bench             # every scenario, 3 runs each, writes bench/RESULTS.md (~35 min)
     python -m bench --quick     # smoke run: small sizes, 1 run, prints the table only (~3 min)
     python -m bench --scenario 2 --scenario 3   # some scenarios only
     python -m bench.profile     # py-spy profiles of the workers and the web server -> bench/profiles/
@@ -24,7 +24,10 @@ same run on the same machine:
 4. scale (:mod:`bench.scale`): feed latency and ingest rate with 1,000 and 200,000 stories
    stored, Redis memory per story, peak RSS of the web and worker processes;
 5. retention (:mod:`bench.retention`): 90 simulated days at 5,000 stories a day, 30-day retention:
-   Redis memory per day levels off; no retention command over 10 ms.
+   Redis memory per day levels off; no retention command over 10 ms;
+6. WebSub push (:mod:`bench.push`, ``--scenario push``): one story to 1,000 / 10,000 / 50,000
+   subscribers (and 10,000 over 20 topics) on a local receiver, batched delivery against the
+   old one-job-per-delivery design (:mod:`bench.baseline_websub`).
 
 Needs the Debian packages ``nginx`` and ``wrk`` (``apt-get install -y nginx wrk``) and, for
 profiles only, ``pip install -e '.[bench]'`` (py-spy).

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
 
-from bench import freshness, ingest, noise, retention, scale, serving
+from bench import freshness, ingest, noise, push, retention, scale, serving
 from bench.harness import Harness
 from bench.plan import Plan
 from bench.report import Row, machine, table, write_results
@@ -25,7 +25,17 @@ SCENARIOS: dict[int, tuple[str, Callable[[Harness], list[Row]]]] = {
     3: ("freshness", freshness.run),
     4: ("scale", scale.run),
     5: ("retention (simulated days)", retention.run),
+    6: ("WebSub push (batched vs one job per delivery)", push.run),
 }
+NAMES = {"push": 6}
+"""Scenarios that may also be named (``--scenario push``)."""
+
+
+def _scenario(text: str) -> int:
+    n = NAMES.get(text) or (int(text) if text.isdigit() else 0)
+    if n not in SCENARIOS:
+        raise argparse.ArgumentTypeError(f"no scenario {text!r} (1-{max(SCENARIOS)} or {', '.join(NAMES)})")
+    return n
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -35,7 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--quick", action="store_true", help="a short smoke run (small dumps, 1 run each)")
     p.add_argument(
-        "--scenario", type=int, action="append", choices=sorted(SCENARIOS), help="run only these (repeatable)"
+        "--scenario", type=_scenario, action="append", help="run only these (repeatable; 6 is also 'push')"
     )
     p.add_argument("--runs", type=int, help="runs per figure (median); default 3, 1 with --quick")
     p.add_argument("--categorizers", type=int, default=2, help="categorizer workers (default 2)")

@@ -36,6 +36,11 @@ class Plan:
     """New stories a simulated day."""
     retention_keep: int = 30
     """``WIREFEED_RETENTION_DAYS`` in scenario 5."""
+    push_workers: int = 2
+    """Scenario 6: websub workers (both designs; one per core)."""
+    push_cases: tuple[tuple[int, int], ...] = ((1_000, 1), (10_000, 1), (50_000, 1), (10_000, 20))
+    """Scenario 6: (subscribers, topics) of each case; the first and the largest one-topic case
+    give the memory comparison."""
 
     @classmethod
     def quick(cls) -> Plan:
@@ -54,4 +59,5 @@ class Plan:
             retention_days=24,
             retention_per_day=500,
             retention_keep=8,
+            push_cases=((500, 1), (2_000, 1), (5_000, 1), (2_000, 20)),
         )

@@ -64,7 +64,7 @@ def percentile(values: Sequence[float], p: float) -> float | None:
 def fmt(value: float | None, unit: str) -> str:
     if value is None:
         return "n/a"
-    if unit in ("req/s", "stories/s"):
+    if unit.endswith("/s"):
         return f"{value:,.0f} {unit}"
     if unit == "ms":
         return f"{value:,.1f} ms" if value < 100 else f"{value:,.0f} ms"

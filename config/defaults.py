@@ -429,6 +429,33 @@ WEBSUB_SWEEP_SECONDS = 3600
 WEBSUB_JOB_TIMEOUT = 120
 """Seconds an rq WebSub job may run (each request has its own, shorter, timeout)."""
 
+WEBSUB_BATCH_SIZE = 500
+"""Subscribers one delivery job serves: a publish queues one job per this many
+(``WIREFEED_WEBSUB_BATCH_SIZE``)."""
+
+WEBSUB_CONCURRENCY = 32
+"""Deliveries a websub worker process has in flight at once (its delivery threads)
+(``WIREFEED_WEBSUB_CONCURRENCY``)."""
+
+WEBSUB_HOST_CONNECTIONS = 8
+"""Deliveries in flight at once to one callback host (scheme, host, port); also the most kept-alive
+connections to it (``WIREFEED_WEBSUB_HOST_CONNECTIONS``)."""
+
+WEBSUB_IDLE_SECONDS = 30.0
+"""Seconds an idle keep-alive connection to a callback host is kept for the next delivery."""
+
+WEBSUB_SETTLE_EVERY = 50
+"""Delivery outcomes recorded in Redis per round trip (a SIGKILLed worker sends at most about
+this many twice)."""
+
+WEBSUB_BATCH_BUDGET = 60
+"""Seconds a delivery job starts new deliveries for; then it queues the rest of its batch as a
+new job (stays well inside ``WEBSUB_JOB_TIMEOUT`` whatever the callbacks do)."""
+
+WEBSUB_BATCH_TTL = 2 * 86400
+"""Seconds a batch's list of pending subscribers outlives its planned start (a week, as rq's
+failed registry, once its last retry failed)."""
+
 WEBSUB_INTENT_TTL = 7 * 86400
 """Seconds an (un)subscribe request and its verification outcome are kept."""
 

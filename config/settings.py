@@ -76,6 +76,9 @@ class Settings:
     websub_rate_window: int = defaults.WEBSUB_RATE_WINDOW
     websub_max_per_host: int = defaults.WEBSUB_MAX_PER_HOST
     websub_max_subscriptions: int = defaults.WEBSUB_MAX_SUBSCRIPTIONS
+    websub_batch_size: int = defaults.WEBSUB_BATCH_SIZE
+    websub_concurrency: int = defaults.WEBSUB_CONCURRENCY
+    websub_host_connections: int = defaults.WEBSUB_HOST_CONNECTIONS
     log_format: str = defaults.LOG_FORMAT
     metrics_dir: Path | None = None
     redis_server: str | None = defaults.REDIS_SERVER
@@ -104,6 +107,8 @@ class Settings:
             raise ConfigError("WIREFEED_PROXY_HOPS must not be negative")
         if self.websub_timeout <= 0 or any(i < 0 for i in self.websub_retry_intervals):
             raise ConfigError("websub_timeout must be positive and retry intervals not negative")
+        if min(self.websub_batch_size, self.websub_concurrency, self.websub_host_connections) < 1:
+            raise ConfigError("WebSub batch size, concurrency and host connections must be at least 1")
         if self.retention_days < 0 or self.tombstone_days < 0 or self.archive_max_age < 0:
             raise ConfigError("retention_days, tombstone_days and archive_max_age must not be negative")
         object.__setattr__(self, "websub_retry_intervals", tuple(self.websub_retry_intervals))
@@ -189,6 +194,9 @@ class Settings:
             websub_max_subscriptions=num(
                 "WIREFEED_WEBSUB_MAX_SUBSCRIPTIONS", defaults.WEBSUB_MAX_SUBSCRIPTIONS
             ),
+            websub_batch_size=num("WIREFEED_WEBSUB_BATCH_SIZE", defaults.WEBSUB_BATCH_SIZE),
+            websub_concurrency=num("WIREFEED_WEBSUB_CONCURRENCY", defaults.WEBSUB_CONCURRENCY),
+            websub_host_connections=num("WIREFEED_WEBSUB_HOST_CONNECTIONS", defaults.WEBSUB_HOST_CONNECTIONS),
             log_format=(env.get("WIREFEED_LOG_FORMAT") or defaults.LOG_FORMAT).strip().lower(),
             metrics_dir=_path(env.get("WIREFEED_METRICS_DIR") or defaults.METRICS_DIR),
             redis_server=env.get("WIREFEED_REDIS_SERVER") or defaults.REDIS_SERVER,

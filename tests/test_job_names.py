@@ -15,6 +15,7 @@ JOBS = {
     keys.CATEGORIZE_JOB: jobs.categorize_batch,
     keys.WEBSUB_VERIFY_JOB: websub.verify_job,
     keys.WEBSUB_DELIVER_JOB: websub.deliver_job,
+    keys.WEBSUB_BATCH_JOB: websub.deliver_batch_job,
     keys.WEBSUB_SWEEP_JOB: websub.sweep_job,
     keys.RETENTION_JOB: retention.retention_job,
 }

@@ -26,14 +26,15 @@ In pseudocode (each step names the function, and the module, that runs it)::
                                                         #   subscribed: done, one round trip
         live subscriptions of the touched slugs; ended leases removed on the way
         SET wf:websub:queued:<sub> NX                   #   a queued delivery already covers it
-        enqueue deliver_job(sub) ...                    #   -> websub queue, rq Retry with backoff
+        SADD wf:websub:batch:<batch>:1 <sub> ...        #   batches of websub_batch_size
+        enqueue deliver_batch_job(batch, 1) ...         #   -> websub queue, one job per batch
 
-    run_deliver(sub)                                    # websub worker
-        DEL wf:websub:queued:<sub>                      #   later changes queue a new delivery
-        lease ended -> remove; no subscription -> done
-        body = the current stored feed document (rendered if missing)
-        check_callback again, POST body with Content-Type, Link rel=hub/self, X-Hub-Signature
-        2xx -> done; 410 -> unsubscribe; else raise      #   rq retries after the next interval
+    run_batch(batch, attempt)                           # websub worker (workers.delivery, with
+        the subscribers left in the batch               #   its own pseudocode): concurrent,
+        each: the current document of its topic,        #   kept-alive, pinned connections
+        check_callback, POST body with Content-Type, Link rel=hub/self, X-Hub-Signature
+        2xx -> done; 410 -> unsubscribe; refused -> done; else -> the batch's next attempt,
+        queued after the next retry interval; the last attempt's failures fail the job
 
     sweep_job()                                         # websub worker, queued at most once per
         remove every ended lease                        #   websub_sweep_seconds (hub.maybe_sweep)
@@ -51,21 +52,13 @@ import time
 from urllib.parse import urlencode
 
 from wirefeed.config.settings import Settings
-from wirefeed.errors import CallbackRefused, CallbackUnresolvable, DeliveryFailed
-from wirefeed.feeds.render.formats import MEDIA_TYPES
-from wirefeed.feeds.render.publish import publish
-from wirefeed.feeds.store import metrics
+from wirefeed.errors import CallbackRefused, CallbackUnresolvable
+from wirefeed.feeds.websub.batches import Batches
 from wirefeed.feeds.websub.hub import callback_target
 from wirefeed.feeds.websub.net import send
-from wirefeed.feeds.websub.store import (
-    SUPERSEDED,
-    Intent,
-    Subscription,
-    WebSubStore,
-    hub_url,
-    signature,
-)
+from wirefeed.feeds.websub.store import SUPERSEDED, Intent, Subscription, WebSubStore
 from wirefeed.workers.context import WorkerContext, current
+from wirefeed.workers.delivery import run_batch
 
 log = logging.getLogger(__name__)
 
@@ -75,14 +68,29 @@ def verify_job(sub_id: str, req: str) -> dict[str, str]:
     return run_verify(current(), sub_id, req)
 
 
-def deliver_job(sub_id: str) -> dict[str, str]:
-    """Send a subscriber the current document of its topic."""
+def deliver_batch_job(batch_id: str, attempt: int) -> dict[str, int]:
+    """Send the subscribers left in a batch the current documents of their topics."""
+    return run_batch(current(), batch_id, attempt)
+
+
+def deliver_job(sub_id: str) -> dict[str, int]:
+    """A delivery to one subscriber queued before batches: made as a batch of one."""
     return run_deliver(current(), sub_id)
 
 
 def sweep_job() -> dict[str, int]:
     """Remove every subscription whose lease ended."""
     return {"removed": WebSubStore(current().redis).sweep(time.time())}
+
+
+def run_deliver(ctx: WorkerContext, sub_id: str) -> dict[str, int]:
+    """Deliver to one subscriber now, as a batch of one (its retries are the batch's)."""
+    batches = Batches(ctx.redis)
+    batches.unmark_queued([sub_id])
+    counts: dict[str, int] = {}
+    for batch_id in batches.queue([sub_id], 1):
+        counts = run_batch(ctx, batch_id, 1)
+    return counts
 
 
 def run_verify(ctx: WorkerContext, sub_id: str, req: str) -> dict[str, str]:
@@ -143,58 +151,3 @@ def _verify(settings: Settings, intent: Intent) -> tuple[str, str]:
     if answer.body.strip() != challenge.encode():
         return "failed", "callback did not echo hub.challenge"
     return "verified", ""
-
-
-def run_deliver(ctx: WorkerContext, sub_id: str) -> dict[str, str]:
-    settings = ctx.settings
-    store = WebSubStore(ctx.redis)
-    store.unmark_queued([sub_id])  # from now on, a change queues another delivery
-    sub = store.get(sub_id)
-    if sub is None:
-        return {"status": "no subscription"}
-    if sub.expired(time.time()):
-        store.unsubscribe(sub.id, sub.slug, callback=sub.callback, if_expired_by=time.time())
-        metrics.count_websub(ctx.redis, "expired")
-        return {"status": "lease ended"}
-    body = _current_body(ctx, sub.slug, sub.fmt)
-    headers = {
-        "Content-Type": MEDIA_TYPES[sub.fmt],
-        "Link": f'<{hub_url(settings.base_url)}>; rel="hub", <{sub.topic}>; rel="self"',
-    }
-    if sub.secret:
-        headers["X-Hub-Signature"] = signature(sub.secret, body)
-    try:
-        target = callback_target(settings, sub.callback)
-    except CallbackRefused as exc:  # now resolves somewhere it may not go: skip, do not retry
-        store.record_attempt(sub.id, f"refused: {exc}")
-        log.warning("websub delivery to %s refused: %s", sub.callback, exc)
-        metrics.count_websub(ctx.redis, "refused")
-        return {"status": "refused"}
-    try:
-        answer = send(target, "POST", timeout=settings.websub_timeout, headers=headers, body=body)
-    except Exception as exc:
-        store.record_attempt(sub.id, f"{type(exc).__name__}: {exc}")
-        metrics.count_websub(ctx.redis, "failed")
-        raise DeliveryFailed(f"delivery to {sub.callback} failed: {exc}") from exc
-    store.record_attempt(sub.id, str(answer.status))
-    if 200 <= answer.status < 300:
-        metrics.count_websub(ctx.redis, "delivered")
-        return {"status": str(answer.status)}
-    if answer.status == 410:  # Gone: the subscriber does not want it any more
-        store.unsubscribe(sub.id, sub.slug, callback=sub.callback)
-        metrics.count_websub(ctx.redis, "gone")
-        return {"status": "410: unsubscribed"}
-    metrics.count_websub(ctx.redis, "failed")
-    raise DeliveryFailed(f"delivery to {sub.callback} answered {answer.status}")
-
-
-def _current_body(ctx: WorkerContext, slug: str, fmt: str) -> bytes:
-    doc = ctx.store.get_feed_doc(slug, fmt)
-    if doc is None or doc.changed < ctx.store.changed(slug):
-        # never rendered, or older than its topic (two publishes raced): render it now, as the
-        # feed URL would
-        publish(ctx.store, ctx.taxonomy, ctx.settings, [slug])
-        doc = ctx.store.get_feed_doc(slug, fmt)
-    if doc is None:
-        raise DeliveryFailed(f"no feed document for {slug}.{fmt}")
-    return doc.body

@@ -42,7 +42,11 @@ WEBSUB_VERIFY_JOB = "wirefeed.workers.websub.verify_job"
 """WebSub queue: verify the intent of an (un)subscribe request."""
 
 WEBSUB_DELIVER_JOB = "wirefeed.workers.websub.deliver_job"
-"""WebSub queue: send a subscriber its topic's current document."""
+"""WebSub queue: one subscriber's delivery as queued before batches (such a job still in a queue
+after an upgrade puts its subscriber into a batch)."""
+
+WEBSUB_BATCH_JOB = "wirefeed.workers.websub.deliver_batch_job"
+"""WebSub queue: one attempt at delivering to a batch of subscribers (``websub_batch``)."""
 
 WEBSUB_SWEEP_JOB = "wirefeed.workers.websub.sweep_job"
 """WebSub queue: remove every subscription whose lease ended."""
@@ -289,3 +293,10 @@ def websub_intent(sub_id: str) -> str:
 def websub_queued(sub_id: str) -> str:
     """String: a delivery job is queued for the subscription (later changes ride along)."""
     return f"{PREFIX}websub:queued:{sub_id}"
+
+
+def websub_batch(batch_id: str, attempt: int) -> str:
+    """Set with a TTL: the subscription ids a delivery batch has still to try in its
+    ``attempt``-th attempt (1 is the first; each outcome leaves it as it is recorded, a failure
+    for the batch's next attempt's set; an empty set is gone)."""
+    return f"{PREFIX}websub:batch:{batch_id}:{attempt}"

@@ -11,17 +11,19 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
 import redis
-from rq import Queue, Retry
+from rq import Queue
 
 from wirefeed.config import defaults
 from wirefeed.config.settings import Settings
 from wirefeed.errors import CallbackRefused
 from wirefeed.feeds.queue.jobs import job_options
 from wirefeed.feeds.store import keys
+from wirefeed.feeds.websub.batches import Batches
 from wirefeed.feeds.websub.net import Policy, Target, check_callback, precheck_callback
 from wirefeed.feeds.websub.store import Intent, WebSubStore, subscription_id
 
@@ -128,7 +130,8 @@ def status(client: redis.Redis, topic: str, callback: str) -> dict[str, Any]:
 
 
 def notify(client: redis.Redis, settings: Settings, slugs: Iterable[str]) -> None:
-    """Queue a delivery to every live subscriber of the topics ``slugs`` (feeds just published).
+    """Queue deliveries to every live subscriber of the topics ``slugs`` (feeds just published):
+    one delivery job per batch of at most ``websub_batch_size`` subscribers.
 
     Costs one ``SMEMBERS`` when nobody subscribed to any feed. Deliveries are coalesced: a
     subscriber whose delivery is queued and not started yet gets no second one (the queued one
@@ -142,29 +145,49 @@ def notify(client: redis.Redis, settings: Settings, slugs: Iterable[str]) -> Non
         return
     hits = sorted(wanted.intersection(s.decode() for s in subscribed))
     if hits:
-        store = WebSubStore(client)
-        live = store.live(hits, time.time())
-        fresh = store.mark_queued([sub for slug in hits for sub in live[slug]])
-        if fresh:
+        live = WebSubStore(client).live(hits, time.time())
+        ids = [sub for slug in hits for sub in live[slug]]
+        batches = Batches(client)
+        size = settings.websub_batch_size
+        for start in range(0, len(ids), size):  # the first batch's job is queued before the rest
+            batch_ids = batches.queue(ids[start : start + size], size)
             try:
-                _enqueue_deliveries(client, settings, fresh)
+                _queue(client).enqueue_many([_batch_job(settings, b, 1) for b in batch_ids])
             except BaseException:
-                store.unmark_queued(fresh)
+                batches.drop(batch_ids)
                 raise
     maybe_sweep(client, settings)
 
 
-def _enqueue_deliveries(client: redis.Redis, settings: Settings, sub_ids: list[str]) -> None:
-    intervals = list(settings.websub_retry_intervals)
-    retry = Retry(max=len(intervals), interval=intervals) if intervals else None
-    _queue(client).enqueue_many(
-        [
-            Queue.prepare_data(
-                keys.WEBSUB_DELIVER_JOB,
-                args=(sub_id,),
-                **job_options(settings, defaults.WEBSUB_JOB_TIMEOUT),
-                retry=retry,
-            )
-            for sub_id in sub_ids
-        ]
+def _batch_job(settings: Settings, batch_id: str, attempt: int, job_id: str | None = None) -> Any:
+    return Queue.prepare_data(
+        keys.WEBSUB_BATCH_JOB,
+        args=(batch_id, attempt),
+        job_id=job_id or f"websub-batch-{batch_id}-{attempt}",
+        **job_options(settings, defaults.WEBSUB_JOB_TIMEOUT),
     )
+
+
+def queue_batch(
+    client: redis.Redis,
+    settings: Settings,
+    batch_id: str,
+    attempt: int,
+    *,
+    delay: float = 0,
+    rest: bool = False,
+) -> None:
+    """Queue the delivery job of a batch's ``attempt``: in ``delay`` seconds (rq's scheduler), or
+    now. Its job id is the batch's and attempt's, so queueing it twice queues it once; ``rest``:
+    the rest of a batch whose job ran out of time (a new id)."""
+    job_id = f"websub-batch-{batch_id}-{attempt}-{uuid.uuid4().hex[:8]}" if rest else None
+    data = _batch_job(settings, batch_id, attempt, job_id)
+    queue = _queue(client)
+    if delay <= 0:
+        queue.enqueue_many([data])
+        return
+    job = queue.create_job(
+        data.func, args=data.args, job_id=data.job_id, timeout=data.timeout,
+        result_ttl=data.result_ttl, failure_ttl=data.failure_ttl,
+    )  # fmt: skip
+    queue.schedule_job(job, datetime.now(UTC) + timedelta(seconds=delay))

@@ -213,16 +213,27 @@ def precheck_callback(url: str, policy: Policy) -> None:
         _refuse_unless_allowed(host, addr, policy)
 
 
-def check_callback(url: str, policy: Policy, resolver: Resolver = resolve) -> Target:
+def check_callback(
+    url: str,
+    policy: Policy,
+    resolver: Resolver = resolve,
+    checked: dict[tuple[str, int], tuple[str, ...]] | None = None,
+) -> Target:
     """Check a callback URL and resolve its host; raise :class:`CallbackRefused` or
-    :class:`CallbackUnresolvable`, else return where to send requests."""
+    :class:`CallbackUnresolvable`, else return where to send requests. ``checked`` (host and
+    port -> addresses found allowed) saves checking a host again (a delivery job's batch)."""
     scheme, host, port, path = _parse(url)
-    addresses = list(resolver(host, port))
-    if not addresses:
-        raise CallbackUnresolvable(f"callback host {host!r} has no address")
-    for raw in addresses:
-        _refuse_unless_allowed(host, ipaddress.ip_address(raw.split("%", 1)[0]), policy)
-    return Target(url, scheme, host, port, path, tuple(addresses))
+    known = None if checked is None else checked.get((host, port))
+    if known is None:
+        addresses = list(resolver(host, port))
+        if not addresses:
+            raise CallbackUnresolvable(f"callback host {host!r} has no address")
+        for raw in addresses:
+            _refuse_unless_allowed(host, ipaddress.ip_address(raw.split("%", 1)[0]), policy)
+        known = tuple(addresses)
+        if checked is not None:
+            checked[(host, port)] = known
+    return Target(url, scheme, host, port, path, known)
 
 
 @dataclass(frozen=True, slots=True)
@@ -232,23 +243,37 @@ class Answer:
     """At most ``WEBSUB_MAX_ANSWER_BYTES`` of the answer's body."""
 
 
-class _PinnedHTTP(http.client.HTTPConnection):
+def _connected(address: str, port: int, timeout: float | None) -> socket.socket:
+    """A TCP connection to exactly ``address``; no Nagle delay (a request's head and body are two
+    writes: as http.client's own ``connect`` does)."""
+    sock = socket.create_connection((address, port), timeout)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    return sock
+
+
+class PinnedHTTP(http.client.HTTPConnection):
+    """An HTTP connection to ``host`` that connects to ``address`` (a checked one), never a lookup."""
+
     def __init__(self, host: str, port: int, address: str, timeout: float) -> None:
         super().__init__(host, port, timeout=timeout)
         self._address = address
 
     def connect(self) -> None:
-        self.sock = socket.create_connection((self._address, self.port), self.timeout)
+        self.sock = _connected(self._address, self.port, self.timeout)
 
 
-class _PinnedHTTPS(http.client.HTTPSConnection):
-    def __init__(self, host: str, port: int, address: str, timeout: float) -> None:
-        self._tls = ssl.create_default_context()
+class PinnedHTTPS(http.client.HTTPSConnection):
+    """The same over TLS; the certificate is verified for ``host`` (``tls``: a shared context)."""
+
+    def __init__(
+        self, host: str, port: int, address: str, timeout: float, tls: ssl.SSLContext | None = None
+    ) -> None:
+        self._tls = tls or ssl.create_default_context()
         super().__init__(host, port, timeout=timeout, context=self._tls)
         self._address = address
 
     def connect(self) -> None:
-        sock = socket.create_connection((self._address, self.port), self.timeout)
+        sock = _connected(self._address, self.port, self.timeout)
         self.sock = self._tls.wrap_socket(sock, server_hostname=self.host)
 
 
@@ -268,7 +293,7 @@ def send(
     """
     last: OSError | None = None
     for address in target.addresses:
-        cls = _PinnedHTTPS if target.scheme == "https" else _PinnedHTTP
+        cls = PinnedHTTPS if target.scheme == "https" else PinnedHTTP
         conn = cls(target.host, target.port, address, timeout)
         try:
             try:
@@ -293,11 +318,18 @@ def _exchange(
     body: bytes | None,
     timeout: float,
 ) -> Answer:
-    deadline = time.monotonic() + timeout
     conn.request(
         method, path, body=body, headers={"User-Agent": USER_AGENT, "Connection": "close", **headers}
     )
-    resp = conn.getresponse()
+    return read_answer(conn, conn.getresponse(), timeout)[0]
+
+
+def read_answer(
+    conn: http.client.HTTPConnection, resp: http.client.HTTPResponse, timeout: float
+) -> tuple[Answer, bool]:
+    """At most ``WEBSUB_MAX_ANSWER_BYTES`` of an answer, within ``timeout``; and whether the
+    connection may carry another request (the answer was read to its end, keep-alive)."""
+    deadline = time.monotonic() + timeout
     chunks: list[bytes] = []
     size = 0
     while size < defaults.WEBSUB_MAX_ANSWER_BYTES:
@@ -308,4 +340,7 @@ def _exchange(
             break
         chunks.append(chunk)
         size += len(chunk)
-    return Answer(resp.status, b"".join(chunks))
+    if resp.length == 0:  # read to its end (or had no body): http.client leaves it open
+        resp.close()
+    reusable = resp.isclosed() and not resp.will_close and conn.sock is not None
+    return Answer(resp.status, b"".join(chunks)), reusable

@@ -303,13 +303,15 @@ class WebSubStore:
         return _full(per_host >= max_per_host, total >= max_total, host, max_per_host, max_total)
 
     def unsubscribe(
-        self, sub_id: str, slug: str, *, callback: str | None = None, if_expired_by: float | None = None
-    ) -> bool:
+        self, sub_id: str, slug: str, *, callback: str | None = None, if_expired_by: float | None = None,
+        client: redis.client.Pipeline | None = None,
+    ) -> bool:  # fmt: skip
         """Remove a subscription; with ``if_expired_by``, only if its lease ended by then. With
-        its ``callback``, it also leaves its host's count at once (else when its lease ends)."""
+        its ``callback``, it also leaves its host's count at once (else when its lease ends).
+        With a pipeline as ``client``, queued there (the answer is the pipeline's)."""
         cond = "" if if_expired_by is None else str(int(if_expired_by))
-        removed = self._remove(keys=self._remove_keys(sub_id, slug, callback), args=[sub_id, slug, cond])
-        return bool(removed)
+        keys_ = self._remove_keys(sub_id, slug, callback)
+        return bool(self._remove(keys=keys_, args=[sub_id, slug, cond], client=client))
 
     @staticmethod
     def _remove_keys(sub_id: str, slug: str, callback: str | None) -> list[str]:
@@ -317,25 +319,20 @@ class WebSubStore:
         return out if callback is None else [*out, keys.websub_host(callback_host(callback))]
 
     def get(self, sub_id: str) -> Subscription | None:
-        raw = {k.decode(): v.decode() for k, v in self.r.hgetall(keys.websub_sub(sub_id)).items()}
-        if "topic" not in raw:
-            return None
-        return Subscription(
-            id=sub_id,
-            topic=raw["topic"],
-            slug=raw["slug"],
-            fmt=raw["fmt"],
-            callback=raw["callback"],
-            secret=raw.get("secret"),
-            lease=int(raw["lease"]),
-            expires=int(raw["expires"]),
-            created=int(raw["created"]),
-            last_status=raw.get("last_status", ""),
-        )
+        return _subscription(sub_id, self.r.hgetall(keys.websub_sub(sub_id)))
 
-    def record_attempt(self, sub_id: str, status: str) -> None:
+    def get_many(self, sub_ids: Sequence[str]) -> list[Subscription | None]:
+        """The subscriptions ``sub_ids`` (``None`` where there is none), in one round trip."""
+        pipe = self.r.pipeline(transaction=False)
+        for sub_id in sub_ids:
+            pipe.hgetall(keys.websub_sub(sub_id))
+        return [_subscription(s, raw) for s, raw in zip(sub_ids, pipe.execute(), strict=True)]
+
+    def record_attempt(self, sub_id: str, status: str, client: redis.client.Pipeline | None = None) -> None:
         self._update(
-            keys=[keys.websub_sub(sub_id)], args=["last_status", status, "last_attempt", int(time.time())]
+            keys=[keys.websub_sub(sub_id)],
+            args=["last_status", status, "last_attempt", int(time.time())],
+            client=client,
         )
 
     def subscribed_slugs(self) -> set[str]:
@@ -382,14 +379,13 @@ class WebSubStore:
             n += 1
         return sum(int(x) for x in pipe.execute()) if n else 0
 
-    # -- delivery coalescing -------------------------------------------------------
-    def mark_queued(self, sub_ids: Sequence[str]) -> list[str]:
-        """Mark deliveries as queued; return the ids that were not already queued."""
-        pipe = self.r.pipeline(transaction=False)
-        for sub_id in sub_ids:
-            pipe.set(keys.websub_queued(sub_id), 1, nx=True, ex=defaults.WEBSUB_QUEUED_TTL)
-        return [s for s, ok in zip(sub_ids, pipe.execute(), strict=True) if ok]
 
-    def unmark_queued(self, sub_ids: Sequence[str]) -> None:
-        if sub_ids:
-            self.r.delete(*[keys.websub_queued(s) for s in sub_ids])
+def _subscription(sub_id: str, hash_: dict[bytes, bytes]) -> Subscription | None:
+    raw = {k.decode(): v.decode() for k, v in hash_.items()}
+    if "topic" not in raw:
+        return None
+    return Subscription(
+        id=sub_id, topic=raw["topic"], slug=raw["slug"], fmt=raw["fmt"], callback=raw["callback"],
+        secret=raw.get("secret"), lease=int(raw["lease"]), expires=int(raw["expires"]),
+        created=int(raw["created"]), last_status=raw.get("last_status", ""),
+    )  # fmt: skip
