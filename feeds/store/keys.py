@@ -91,7 +91,7 @@ NEAR_SLOTS = f"{PREFIX}nearslots"
 
 NEAR_RECENT = f"{PREFIX}nearrecent"
 """Stream: one entry per saved batch, the stories it gave LSH entries (id, agency, last version,
-titles), capped at ``NEAR_RECENT_BATCHES``: what a worker re-checks its lookup against."""
+title, the entries), capped at ``NEAR_RECENT_BATCHES``: what a worker re-checks its lookup against."""
 
 
 NEAR_RECENT_COUNT = f"{PREFIX}nearrecent:n"
