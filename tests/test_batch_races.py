@@ -119,3 +119,10 @@ def test_a_lock_left_by_a_dead_worker_expires(ctx: context.WorkerContext) -> Non
     pipeline.run_express(ctx, _submit(ctx, FIRST))
     assert _stories(ctx.redis) == [story_id("WIRE", FIRST)]
     assert not ctx.redis.exists(keys.COMMIT_LOCK)  # the commit took it and gave it back
+
+
+def test_an_alias_to_a_story_no_longer_stored_changes_nothing(ctx: context.WorkerContext) -> None:
+    """A title whose alias points nowhere (its story gone) is a new story, in one attempt."""
+    ctx.redis.hset(keys.ALIAS, story_id("WIRE", FIRST), "0123456789abcdef")
+    pipeline.run_express(ctx, _submit(ctx, FIRST))
+    assert _stories(ctx.redis) == [story_id("WIRE", FIRST)]

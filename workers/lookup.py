@@ -39,6 +39,9 @@ class Lookup:
     """Group number of a new story -> the LSH entries of its titles."""
     seen: dict[int, set[str]] = field(default_factory=dict)
     """Group number of a new story -> the near candidates its entries held."""
+    resolved: dict[str, str] = field(default_factory=dict)
+    """Exact id of a new group's item -> what its alias resolved to at the lookup (itself, or a
+    story no longer stored)."""
     mark: near_index.Mark = (0, "0-0")
     """Where the log of recent stories ended just before the near index was read."""
 
@@ -57,7 +60,7 @@ class Lookup:
             return None
         new = sorted(self.entries)
         exact = [item.exact_id for gi in new for item in groups[gi]]
-        if any(a != e for a, e in zip(store.resolve_aliases(exact), exact, strict=True)):
+        if any(a != self.resolved[e] for a, e in zip(store.resolve_aliases(exact), exact, strict=True)):
             return None
         if not new:
             return {}
@@ -112,6 +115,8 @@ def find_stored(store: StoryStore, groups: list[list[Incoming]]) -> Lookup:
         lookup.stories.append(by_id[found] if found else None)
         if found:
             lookup.raw[found] = raw[found]
+        else:
+            lookup.resolved.update((item.exact_id, i) for item, i in zip(g, ids, strict=True))
     # Near matches for the rest, in four more round trips.
     lookup.entries = {
         gi: near_keys(g[0].agency, [item.parsed.title for item in g])
