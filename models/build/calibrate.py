@@ -7,6 +7,7 @@ import sys
 from typing import Any
 
 import numpy as np
+from token_tuning import Tables
 
 from wirefeed.feeds.categorize import HybridCategorizer, TaggingInput
 from wirefeed.feeds.categorize.classifier import TopicClassifier
@@ -36,15 +37,19 @@ def log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-def classifier(embedder: StaticEmbedder, head: dict[str, Any], table: np.ndarray | None) -> TopicClassifier:
-    clf = TopicClassifier(embedder, {k: v for k, v in head.items() if k != "token_logits"})
-    if table is not None:
-        clf.token_logits = table.astype(np.float16).astype(np.float32)
+def classifier(embedder: StaticEmbedder, head: dict[str, Any], tables: Tables | None) -> TopicClassifier:
+    """The classifier of a head and its tables, as the categorizer will load them (float16)."""
+    tables_of = ("token_logits", "pair_logits")
+    clf = TopicClassifier(embedder, {k: v for k, v in head.items() if k not in tables_of})
+    if tables is not None:
+        clf.token_logits = tables.tokens.astype(np.float16).astype(np.float32)
+        if tables.pairs is not None:
+            clf.set_pair_logits(tables.pairs.astype(np.float16).astype(np.float32))
     return clf
 
 
-Fold = tuple[dict[str, Any], "np.ndarray | None", list[dict]]
-"""A model trained without some of our own stories, and those stories: (head, token table, rows)."""
+Fold = tuple[dict[str, Any], "Tables | None", list[dict]]
+"""A model trained without some of our own stories, and those stories: (head, tables, rows)."""
 
 
 class Tuner:
@@ -72,7 +77,7 @@ class Tuner:
         if folds:
             self.tune["own"] = [r for _, _, rows in folds for r in rows]
 
-    def answers(self, head: dict[str, Any], table: np.ndarray | None) -> dict[str, list[list[TopicTag]]]:
+    def answers(self, head: dict[str, Any], table: Tables | None) -> dict[str, list[list[TopicTag]]]:
         cat = HybridCategorizer(self.taxonomy, classifier(self.embedder, head, table))
         out = {c: cat.categorize_many(items) for c, items in self.inputs.items()}
         if self.folds:
@@ -84,7 +89,7 @@ class Tuner:
                 ).categorize_many(items)
         return out
 
-    def off_topic_abstention(self, head: dict[str, Any], table: np.ndarray | None) -> float:
+    def off_topic_abstention(self, head: dict[str, Any], table: Tables | None) -> float:
         """Share of the off-topic tune stories (HuffPost's food, travel...) given no topic."""
         cat = HybridCategorizer(self.taxonomy, classifier(self.embedder, head, table))
         return sum(not tags for tags in cat.categorize_many(self.off)) / max(1, len(self.off))
@@ -98,7 +103,7 @@ class Tuner:
         return sum(r.accuracy + r.top_accuracy + r.tag_f1() for r in reports.values()) / len(reports)
 
 
-def calibrate(tuner: Tuner, head: dict[str, Any], table: np.ndarray | None, labels: list[str]) -> None:
+def calibrate(tuner: Tuner, head: dict[str, Any], table: Tables | None, labels: list[str]) -> None:
     """Choose the fusion settings in ``head["fusion"]`` on the tune parts (see the module docs)."""
     fusion = head["fusion"]
     fusion["min_guess"], fusion["max_none"] = 0.0, 1.0
