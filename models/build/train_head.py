@@ -87,11 +87,11 @@ BATCH = 2048
 """Stories per mini-batch (Adam)."""
 HEAD_EPOCHS = 12
 HEAD_RATE = 0.005
-TOKEN_L2 = 1e-6
+TOKEN_L2 = 1e-7
 """Pull of each token's tuned logits back to the folded head's (per token occurrence mass)."""
-TOKEN_EPOCHS = 12
+TOKEN_EPOCHS = 20
 TOKEN_RATE = 0.02
-PAIR_BUCKETS = 0
+PAIR_BUCKETS = 262_144
 """Buckets of the hashed token-pair table (0: none; ``token_tuning.py``)."""
 PAIR_L2 = 1e-6
 """Pull of each pair bucket's logits back to zero."""
