@@ -21,7 +21,9 @@ topics plus ``_none`` (HuffPost's off-topic categories: food, travel, weddings..
    categorizer computes on load) is fine-tuned on the same data, with a light L2 pull back to the
    folded head (:data:`TOKEN_L2`), so words the corpora use in a topic (``earnings``, ``startup``,
    ``striker``) move towards it and unseen ones keep the embedding's opinion. The tuned table is
-   shipped as ``topic-tokens.npy`` (float16, vocabulary x classes) and replaces the fold.
+   shipped as ``topic-tokens.npy`` (float16, vocabulary x classes) and replaces the fold. With
+   :data:`PAIR_BUCKETS`, a table of hashed adjacent-token pairs is learned at the same time and
+   shipped as ``topic-pairs.npy`` (``token_tuning.py``).
 3. On the TUNE parts of the corpora and, out of fold, on our own stories (split in
    :data:`OWN_FOLDS` parts; each part is tagged by a model trained the same way without it, so
    our stories, which are also training data, count in the choice without being seen by the
