@@ -3,8 +3,10 @@
 A story's text (:func:`model_text`) is embedded with
 :class:`~wirefeed.feeds.categorize.embed.StaticEmbedder` and a logistic-regression head gives one
 logit per top-level topic it was trained on; as both steps are linear, the head is folded into the
-vocabulary on load (one row of logits per token). The head file (``models/topic-head.json``,
-written by ``models/build/train_head.py``) also carries the :class:`Fusion` settings with which
+vocabulary on load (one row of logits per token), or replaced by a tuned token table, and a
+table of hashed adjacent-token pairs may add one row per token (:func:`pair_buckets`). The head
+file (``models/topic-head.json``, written by ``models/build/train_head.py``) also carries the
+:class:`Fusion` settings with which
 :class:`~wirefeed.feeds.categorize.hybrid.HybridCategorizer` combines the logits with the rules.
 Details: "The learned layer" in ``docs/categorizer.md``.
 """
