@@ -131,14 +131,15 @@ def classify_cli_seconds(rows: list[dict], n: int = 10_000) -> tuple[float, floa
 
 
 def model_megabytes(taxonomy: Taxonomy) -> float:
-    """Size of the files the classifier loads (embedding folder, head, its token table)."""
+    """Size of the files the classifier loads (embedding folder, head, its token and pair tables)."""
     settings = taxonomy.classifier
     if settings is None:
         return 0.0
     files = [*settings.model.iterdir(), settings.head]
-    tokens = json.loads(settings.head.read_text(encoding="utf-8")).get("token_logits")
-    if tokens:
-        files.append(settings.head.parent / tokens["file"])
+    head = json.loads(settings.head.read_text(encoding="utf-8"))
+    for key in ("token_logits", "pair_logits"):
+        if head.get(key):
+            files.append(settings.head.parent / head[key]["file"])
     return sum(f.stat().st_size for f in files if f.is_file()) / 1e6
 
 

@@ -27,7 +27,13 @@ from wirefeed.feeds.categorize import (
     TaggingInput,
     build_categorizer,
 )
-from wirefeed.feeds.categorize.classifier import TopicClassifier, clean_for_model, model_text
+from wirefeed.feeds.categorize.classifier import (
+    PAIR_HASH,
+    TopicClassifier,
+    clean_for_model,
+    model_text,
+    pair_buckets,
+)
 from wirefeed.feeds.categorize.embed import StaticEmbedder, WordPiece
 from wirefeed.feeds.categorize.evaluate import GROUP_NAMES, evaluate, read_eval
 from wirefeed.feeds.categorize.taxonomy import Taxonomy
@@ -268,7 +274,8 @@ def test_bad_classifier_table_raises_config_error(table: str, message: str) -> N
 def test_shipped_model_is_small_and_consistent() -> None:
     head = json.loads(HEAD.read_text(encoding="utf-8"))
     tokens = HEAD.parent / head["token_logits"]["file"]
-    size = sum(p.stat().st_size for p in [*MODEL.iterdir(), HEAD, tokens])
+    tables = [HEAD.parent / head[k]["file"] for k in ("token_logits", "pair_logits") if k in head]
+    size = sum(p.stat().st_size for p in [*MODEL.iterdir(), HEAD, *tables])
     assert size < 50_000_000, size
     meta = json.loads((MODEL / "meta.json").read_text(encoding="utf-8"))
     assert head["embeddings_sha256"] == meta["embeddings_sha256"]
@@ -288,6 +295,29 @@ def test_altered_token_table_raises_config_error(tmp_path: Path) -> None:
     np.save(tmp_path / head["token_logits"]["file"], table * 2)
     with pytest.raises(ConfigError, match="not the token table"):
         TopicClassifier.load(MODEL, tmp_path / "head.json")
+    np.save(tmp_path / head["token_logits"]["file"], table)
+    pairs = np.load(HEAD.parent / head["pair_logits"]["file"])
+    np.save(tmp_path / head["pair_logits"]["file"], pairs[:, :-1])
+    with pytest.raises(ConfigError, match="not the pair table"):
+        TopicClassifier.load(MODEL, tmp_path / "head.json")
+    clf = TopicClassifier.load(MODEL, HEAD)
+    with pytest.raises(ConfigError, match="pair logits"):
+        TopicClassifier(clf.embedder, head, tokens=clf.token_logits, pairs=pairs[:, :-1])
+
+
+def test_token_pairs_stay_within_a_story() -> None:
+    flat = np.array([5, 6, 7, 8, 9, 10])
+    buckets = pair_buckets(flat, np.array([0, 1, 4]), 100)
+    assert buckets.tolist() == [100, (6 * PAIR_HASH + 7) % 100, (7 * PAIR_HASH + 8) % 100, 100, 37, 100]
+    clf = TopicClassifier.load(MODEL, HEAD)
+    assert clf.pair_logits is not None and not clf.pair_logits[-1].any()  # the "no pair" row
+    texts = ["Interest rates rise", "World Cup final", "Supreme Court ruling"]
+    together, _ = clf.logits(texts)
+    alone = np.vstack([clf.logits([t])[0] for t in texts])
+    assert np.allclose(together, alone, atol=1e-5)
+    # the pair table is part of a story's logits: the same tokens in another order differ
+    swapped, _ = clf.logits(["rates interest rise"])
+    assert not np.allclose(swapped[0], together[0])
 
 
 # -- tokenizer and embeddings -----------------------------------------------------------------------

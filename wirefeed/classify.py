@@ -50,12 +50,17 @@ def _chunks(stream: IO[str]) -> Iterator[list[tuple[Any, TaggingInput | str]]]:
         yield chunk
 
 
+_encode = json.JSONEncoder(ensure_ascii=False).encode
+"""``json.dumps(..., ensure_ascii=False)`` without building an encoder for every line."""
+
+
 def classify_stream(settings: Settings, stdin: IO[str], stdout: IO[str]) -> int:
     categorizer = build_categorizer(Taxonomy.load(settings.topics_path))
     status = 0
     for chunk in _chunks(stdin):
         good = [item for _, item in chunk if isinstance(item, TaggingInput)]
         results = iter(categorizer.categorize_many(good))
+        lines: list[str] = []
         for ident, item in chunk:
             out: dict[str, Any] = {} if ident is None else {"id": ident}
             if isinstance(item, str):
@@ -67,5 +72,7 @@ def classify_stream(settings: Settings, stdin: IO[str], stdout: IO[str]) -> int:
                 out["topics"] = [t.slug for t in tags]
                 out["scores"] = {t.slug: round(t.score, 4) for t in tags}
                 out["reasons"] = {t.slug: t.reason for t in tags}
-            stdout.write(json.dumps(out, ensure_ascii=False) + "\n")
+            lines.append(_encode(out))
+        lines.append("")
+        stdout.write("\n".join(lines))
     return status

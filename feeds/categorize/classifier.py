@@ -3,8 +3,10 @@
 A story's text (:func:`model_text`) is embedded with
 :class:`~wirefeed.feeds.categorize.embed.StaticEmbedder` and a logistic-regression head gives one
 logit per top-level topic it was trained on; as both steps are linear, the head is folded into the
-vocabulary on load (one row of logits per token). The head file (``models/topic-head.json``,
-written by ``models/build/train_head.py``) also carries the :class:`Fusion` settings with which
+vocabulary on load (one row of logits per token), or replaced by a tuned token table, and a
+table of hashed adjacent-token pairs may add one row per token (:func:`pair_buckets`). The head
+file (``models/topic-head.json``, written by ``models/build/train_head.py``) also carries the
+:class:`Fusion` settings with which
 :class:`~wirefeed.feeds.categorize.hybrid.HybridCategorizer` combines the logits with the rules.
 Details: "The learned layer" in ``docs/categorizer.md``.
 """
@@ -94,6 +96,7 @@ class TopicClassifier:
         head: dict[str, Any],
         source: str = "<head>",
         tokens: np.ndarray | None = None,
+        pairs: np.ndarray | None = None,
     ) -> None:
         self.embedder = embedder
         self.source = source
@@ -137,6 +140,19 @@ class TopicClassifier:
             )
         else:  # the fold, fine-tuned on labelled stories (models/build/train_head.py)
             self.token_logits = np.asarray(tokens, dtype=np.float32)
+        self.pair_logits: np.ndarray | None = None
+        """Buckets (+ a last row of zeros) x labels, float16 (as shipped; half the memory): each
+        hashed pair of adjacent tokens' contribution (:func:`pair_buckets`), or None."""
+        if pairs is not None:
+            if pairs.ndim != 2 or pairs.shape[1] != len(self.labels) or len(pairs) < 1:
+                raise ConfigError(f"{source}: pair logits {pairs.shape} do not fit {len(self.labels)} labels")
+            self.set_pair_logits(pairs)
+
+    def set_pair_logits(self, pairs: np.ndarray) -> None:
+        """Use ``pairs`` (buckets x labels) as the token-pair table (a row of zeros is appended:
+        the bucket of a story's last token, which has no successor)."""
+        zero = np.zeros((1, pairs.shape[1]), dtype=np.float16)
+        self.pair_logits = np.concatenate([np.asarray(pairs, dtype=np.float16), zero])
 
     @classmethod
     def load(cls, model_dir: Path | str, head_path: Path | str) -> TopicClassifier:
@@ -152,7 +168,9 @@ class TopicClassifier:
             ) from None
         except (OSError, ValueError) as exc:
             raise ConfigError(f"topic head {head_path} cannot be read: {exc}") from None
-        return cls(embedder, head, source=str(head_path), tokens=_token_table(head, head_path))
+        tokens = _table(head, "token_logits", head_path)
+        pairs = _table(head, "pair_logits", head_path)
+        return cls(embedder, head, source=str(head_path), tokens=tokens, pairs=pairs)
 
     def logits(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
         """``(logits (n, labels), has_words (n,))``: a text with no known word (or no letter or
@@ -166,26 +184,48 @@ class TopicClassifier:
             kept = lengths[has_tokens]
             starts = np.zeros(len(kept), dtype=np.int64)
             np.cumsum(kept[:-1], out=starts[1:])
-            sums = np.add.reduceat(self.token_logits[flat], starts, axis=0)
+            rows = self.token_logits[flat]
+            if self.pair_logits is not None:
+                rows += self.pair_logits[pair_buckets(flat, starts, len(self.pair_logits) - 1)]
+            sums = np.add.reduceat(rows, starts, axis=0)
             out[has_tokens] += sums / kept[:, None]
         # punctuation alone ("!!! ???") is no evidence either, whatever its tokens' logits
         wordy = np.fromiter((_WORD.search(t) is not None for t in texts), dtype=bool, count=len(ids))
         return out, has_tokens & wordy
 
 
-def _token_table(head: dict[str, Any], head_path: Path) -> np.ndarray | None:
-    """The head's tuned per-token logits (``token_logits``: a ``.npy`` file beside the head, and
-    its SHA-256), or None for a head without them; :class:`ConfigError` if missing or altered."""
-    spec = head.get("token_logits")
+def pair_buckets(flat: np.ndarray, starts: np.ndarray, buckets: int) -> np.ndarray:
+    """For each token of the concatenated stories ``flat`` (each story starting at ``starts``),
+    the hash bucket of the pair it forms with the next token of its story; ``buckets`` (the
+    zero row) for each story's last token. The hash is part of the model format."""
+    nxt = np.empty_like(flat)
+    nxt[:-1] = flat[1:]
+    out = (flat * PAIR_HASH + nxt) % buckets
+    out[starts[1:] - 1] = buckets
+    out[-1] = buckets
+    return out
+
+
+_TABLE_NAMES = {"token_logits": "token table", "pair_logits": "pair table"}
+PAIR_HASH = 1_000_003
+"""Multiplier of the token-pair hash, ``(first * PAIR_HASH + second) % buckets`` (model format)."""
+
+
+def _table(head: dict[str, Any], key: str, head_path: Path) -> np.ndarray | None:
+    """A table the head names under ``key`` (``token_logits``: the tuned per-token logits;
+    ``pair_logits``: the token-pair logits), a ``.npy`` file beside the head, checked against its
+    SHA-256; None for a head without it; :class:`ConfigError` if missing or altered."""
+    spec = head.get(key)
     if spec is None:
         return None
+    name = _TABLE_NAMES[key]
     try:
         path = head_path.parent / str(spec["file"])
         blob = path.read_bytes()
         if hashlib.sha256(blob).hexdigest() != spec["sha256"]:
-            raise ConfigError(f"{path} is not the token table {head_path} was trained with; retrain it")
+            raise ConfigError(f"{path} is not the {name} {head_path} was trained with; retrain it")
         return np.load(io.BytesIO(blob), allow_pickle=False)
     except FileNotFoundError:
-        raise ConfigError(f"token table {path} of {head_path} is missing") from None
+        raise ConfigError(f"{name} {path} of {head_path} is missing") from None
     except (KeyError, TypeError, OSError, ValueError) as exc:
-        raise ConfigError(f"{head_path}: bad token table: {exc!r}") from None
+        raise ConfigError(f"{head_path}: bad {name}: {exc!r}") from None

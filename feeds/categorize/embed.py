@@ -9,6 +9,7 @@ words. Details: "Embeddings and the tokenizer" in ``docs/categorizer.md``.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import sys
@@ -58,9 +59,11 @@ def _build_splitter() -> re.Pattern[str]:
     return re.compile(rf"[{single}]|[^\s{single}]+")
 
 
-_SPLIT = _build_splitter()
+_splitter = functools.cache(_build_splitter)
+"""The full splitter, built on first use (by the first text that is not ASCII after normalising:
+building it reads the category of every BMP character, a noticeable share of a process's start)."""
 _SPLIT_ASCII = re.compile(r"[a-z0-9]+|[!-/:-@\[-`{-~]")
-""":data:`_SPLIT` for a normalised text that is ASCII: such a text holds no capitals and no control
+""":func:`_splitter` for a normalised text that is ASCII: such a text holds no capitals and no control
 characters but tab, newline and carriage return, so a word is a run of ``[a-z0-9]`` and every
 other printable character is a punctuation mark (and matching one small class is faster)."""
 _CONTROL = {c: None for c in range(32) if chr(c) not in "\t\n\r"} | {0x7F: None, 0xFFFD: None}
@@ -105,12 +108,12 @@ class WordPiece:
     def words(self, text: str) -> list[str]:
         """The pre-tokenized words of ``text`` (normalised; punctuation marks are words)."""
         text = normalize(text)
-        return (_SPLIT_ASCII if text.isascii() else _SPLIT).findall(text)
+        return (_SPLIT_ASCII if text.isascii() else _splitter()).findall(text)
 
     def ids(self, text: str) -> list[int]:
         """Token ids of ``text``, unknown words left out."""
         text = normalize(text)
-        words = (_SPLIT_ASCII if text.isascii() else _SPLIT).findall(text)
+        words = (_SPLIT_ASCII if text.isascii() else _splitter()).findall(text)
         return list(chain.from_iterable(map(self._cache.__getitem__, words)))
 
     def tokens(self, text: str) -> list[str]:

@@ -21,7 +21,9 @@ topics plus ``_none`` (HuffPost's off-topic categories: food, travel, weddings..
    categorizer computes on load) is fine-tuned on the same data, with a light L2 pull back to the
    folded head (:data:`TOKEN_L2`), so words the corpora use in a topic (``earnings``, ``startup``,
    ``striker``) move towards it and unseen ones keep the embedding's opinion. The tuned table is
-   shipped as ``topic-tokens.npy`` (float16, vocabulary x classes) and replaces the fold.
+   shipped as ``topic-tokens.npy`` (float16, vocabulary x classes) and replaces the fold. With
+   :data:`PAIR_BUCKETS`, a table of hashed adjacent-token pairs is learned at the same time and
+   shipped as ``topic-pairs.npy`` (``token_tuning.py``).
 3. On the TUNE parts of the corpora and, out of fold, on our own stories (split in
    :data:`OWN_FOLDS` parts; each part is tagged by a model trained the same way without it, so
    our stories, which are also training data, count in the choice without being seen by the
@@ -39,6 +41,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import io
 import json
 import os
 import sys
@@ -56,6 +59,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import corpora  # noqa: E402
 from calibrate import DEFAULT_MIN_PROBABILITY, RULE_CAP, Fold, Tuner, calibrate  # noqa: E402
+from token_tuning import Tables, TokenTuning, adam, batches, softmax_grad, tune_tokens  # noqa: E402
 
 from wirefeed.feeds.categorize.classifier import (  # noqa: E402
     HEAD_FORMAT,
@@ -74,6 +78,8 @@ TOPICS = ROOT / "config" / "topics.toml"
 
 CORPUS_MASS = {"wikipedia": 1.0, "huffpost": 0.7, "own": 2.0}
 """Share of the training weight of each source (ours: the wire-style eval-tune stories)."""
+TOPIC_WEIGHT: dict[str, float] = {}
+"""Extra weight of a topic's stories in every source (1 if not listed)."""
 HEADLINE_WEIGHT = 0.5
 """Weight of the bare-headline copy of a story that has a summary."""
 ALSO_WEIGHT = 0.5
@@ -83,10 +89,15 @@ BATCH = 2048
 """Stories per mini-batch (Adam)."""
 HEAD_EPOCHS = 12
 HEAD_RATE = 0.005
-TOKEN_L2 = 1e-6
+TOKEN_L2 = 1e-7
 """Pull of each token's tuned logits back to the folded head's (per token occurrence mass)."""
-TOKEN_EPOCHS = 12
+TOKEN_EPOCHS = 20
 TOKEN_RATE = 0.02
+PAIR_BUCKETS = 262_144
+"""Buckets of the hashed token-pair table (0: none; ``token_tuning.py``)."""
+PAIR_L2 = 1e-6
+"""Pull of each pair bucket's logits back to zero."""
+PAIRS_NAME = "topic-pairs.npy"
 OWN_FOLDS = 2
 """Our stories are split in this many parts for choosing the fusion out of fold."""
 OWN_FOLD_SEED = 1717
@@ -94,31 +105,6 @@ OWN_FOLD_SEED = 1717
 
 def log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
-
-
-def adam(params: list[np.ndarray], rate: float) -> Any:
-    """A closure applying Adam steps to ``params`` in place, given their gradients."""
-    state = [(np.zeros_like(p), np.zeros_like(p)) for p in params]
-    t = 0
-
-    def step(grads: list[np.ndarray]) -> None:
-        nonlocal t
-        t += 1
-        for param, g, (mean, var) in zip(params, grads, state, strict=True):
-            mean *= 0.9  # noqa: PLW2901 (in place: the state arrays)
-            mean += 0.1 * g  # noqa: PLW2901
-            var *= 0.999  # noqa: PLW2901
-            var += 0.001 * g * g  # noqa: PLW2901
-            param -= rate * (mean / (1 - 0.9**t)) / (np.sqrt(var / (1 - 0.999**t)) + 1e-8)  # noqa: PLW2901
-
-    return step
-
-
-def softmax_grad(z: np.ndarray, targets: np.ndarray, sw: np.ndarray) -> np.ndarray:
-    z = z - z.max(axis=1, keepdims=True)
-    p = np.exp(z)
-    p /= p.sum(axis=1, keepdims=True)
-    return (p - targets) * sw[:, None]
 
 
 class Data:
@@ -132,7 +118,7 @@ class Data:
             counts = Counter(r["topic"] for r in src)
             per_topic = CORPUS_MASS[name] / len(counts)
             for r in src:
-                w = per_topic / counts[r["topic"]]
+                w = per_topic * TOPIC_WEIGHT.get(r["topic"], 1.0) / counts[r["topic"]]
                 texts.append(model_text(r["title"], r["summary"]))
                 weights.append(w)
                 rows.append(r)
@@ -162,12 +148,6 @@ class Data:
         log(f"training stories (with headline copies): {len(self.ids)}, tokens {len(self.flat)}")
 
 
-def batches(n: int, epoch: int) -> list[np.ndarray]:
-    """Mini-batches of story indices for one epoch (a fixed shuffle per epoch: deterministic)."""
-    order = np.random.default_rng(epoch).permutation(n)
-    return [order[k : k + BATCH] for k in range(0, n, BATCH)]
-
-
 def fit_head(data: Data, k: int) -> tuple[np.ndarray, np.ndarray]:
     """Logistic regression over the mean embedding (features scaled to unit RMS length)."""
     scale = 1.0 / float(np.sqrt((data.mean**2).sum(axis=1).mean()))
@@ -176,39 +156,12 @@ def fit_head(data: Data, k: int) -> tuple[np.ndarray, np.ndarray]:
     step = adam([weights, bias], HEAD_RATE)
     n = len(x)
     for epoch in range(HEAD_EPOCHS):
-        for b in batches(n, epoch):
+        for b in batches(n, epoch, BATCH):
             share = len(b) / n
             g = softmax_grad(x[b] @ weights + bias, data.targets[b], data.weights[b] / share)
             step([x[b].T @ g + L2 * weights, g.sum(axis=0)])
         log(f"head: epoch {epoch}")
     return weights * scale, bias
-
-
-def tune_tokens(
-    data: Data, table0: np.ndarray, bias0: np.ndarray, vocab: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """Fine-tune the per-token logits, pulled back to ``table0`` (see the module docs)."""
-    table, bias = table0.astype(np.float32), bias0.astype(np.float32)
-    step = adam([table, bias], TOKEN_RATE)
-    n = len(data.ids)
-    lengths = np.diff(np.append(data.starts, len(data.flat)))
-    for epoch in range(TOKEN_EPOCHS):
-        for b in batches(n, 1000 + epoch):
-            share = len(b) / n
-            flat = np.concatenate([data.flat[data.starts[i] : data.starts[i] + lengths[i]] for i in b])
-            lens = lengths[b]
-            starts = np.zeros(len(b), dtype=np.int64)
-            np.cumsum(lens[:-1], out=starts[1:])
-            inv = data.inv_len[b]
-            z = np.add.reduceat(table[flat], starts, axis=0) * inv[:, None] + bias
-            g = softmax_grad(z, data.targets[b], data.weights[b] / share)
-            contrib = np.repeat(g * inv[:, None], lens, axis=0)
-            gt = np.empty_like(table)
-            for c in range(table.shape[1]):
-                gt[:, c] = np.bincount(flat, weights=contrib[:, c], minlength=vocab)
-            step([gt + TOKEN_L2 * (table - table0), g.sum(axis=0)])
-        log(f"token tuning: epoch {epoch}")
-    return table, bias
 
 
 def head_dict(
@@ -231,28 +184,37 @@ def own_folds(own: list[dict]) -> list[list[dict]]:
     return [[own[i] for i in sorted(order[k::OWN_FOLDS])] for k in range(OWN_FOLDS)]
 
 
+def tuning() -> TokenTuning:
+    """The token-tuning settings (the module's constants)."""
+    return TokenTuning(TOKEN_EPOCHS, TOKEN_RATE, TOKEN_L2, PAIR_BUCKETS, PAIR_L2, BATCH)
+
+
 def train(
     args: argparse.Namespace, embedder: StaticEmbedder, labels: list[str], parts: dict, own: list[dict]
-) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
-    """Head weights, bias and token table trained on the corpora's train parts and ``own``."""
+) -> tuple[np.ndarray, np.ndarray, Tables | None]:
+    """Head weights, bias and tables trained on the corpora's train parts and ``own``."""
     data = Data(embedder, labels, {**{c: p["train"] for c, p in parts.items()}, "own": own})
     weights, bias = fit_head(data, len(labels))
     log("head fitted")
+    if args.head_only:
+        return weights, bias, None
     table0 = np.asarray(embedder.matrix, dtype=np.float32) @ weights.astype(np.float32)
-    tuned = None if args.head_only else tune_tokens(data, table0, bias, len(embedder.matrix))
-    table, bias = (None, bias) if tuned is None else tuned
-    return weights, bias, table
+    tables, bias = tune_tokens(data, table0, bias, tuning())
+    return weights, bias, tables
 
 
 def learn(
     args: argparse.Namespace, embedder: StaticEmbedder, labels: list[str], parts: dict, own: list[dict]
-) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
-    """Head weights, bias and token table: trained, or the shipped ones (``--recalibrate``)."""
+) -> tuple[np.ndarray, np.ndarray, Tables | None]:
+    """Head weights, bias and tables: trained, or the shipped ones (``--recalibrate``)."""
     if args.recalibrate:  # after editing the rules: the fusion depends on them, the weights do not
         shipped = json.loads(args.out.read_text(encoding="utf-8"))
         weights, bias = np.asarray(shipped["weights"]), np.asarray(shipped["bias"], dtype=np.float32)
         table = np.load(args.out.with_name(TOKENS_NAME)).astype(np.float32)
-        return weights, bias, table
+        pairs = None
+        if "pair_logits" in shipped:
+            pairs = np.load(args.out.with_name(PAIRS_NAME)).astype(np.float32)
+        return weights, bias, Tables(table, pairs)
     return train(args, embedder, labels, parts, own)
 
 
@@ -316,15 +278,16 @@ def main() -> int:
         log(f"tune {c}: {r.summary()}")
 
     out: Path = args.out
-    tokens_path = out.with_name(TOKENS_NAME)
-    blob = b""
+    blobs: dict[Path, bytes] = {}
     if table is not None:
-        import io
-
-        buf = io.BytesIO()
-        np.save(buf, table.astype(np.float16))
-        blob = buf.getvalue()
-        head["token_logits"] = {"file": TOKENS_NAME, "sha256": hashlib.sha256(blob).hexdigest()}
+        named = (("token_logits", TOKENS_NAME, table.tokens), ("pair_logits", PAIRS_NAME, table.pairs))
+        for key, name, array in named:
+            if array is None:
+                continue
+            buf = io.BytesIO()
+            np.save(buf, array.astype(np.float16))
+            blobs[out.with_name(name)] = buf.getvalue()
+            head[key] = {"file": name, "sha256": hashlib.sha256(buf.getvalue()).hexdigest()}
     head["trained"] = {
         "data": {
             "wikipedia": f"{corpora.WIKIPEDIA} train part ({len(parts['wikipedia']['train'])} items; "
@@ -342,7 +305,13 @@ def main() -> int:
         "l2": L2,
         "token_tuning": None
         if table is None
-        else {"l2": TOKEN_L2, "epochs": TOKEN_EPOCHS, "rate": TOKEN_RATE},
+        else {
+            "l2": TOKEN_L2,
+            "epochs": TOKEN_EPOCHS,
+            "rate": TOKEN_RATE,
+            "pair_buckets": PAIR_BUCKETS,
+            "pair_l2": PAIR_L2,
+        },
         "tune": {
             c: {
                 "group_accuracy": round(r.accuracy, 4),
@@ -356,16 +325,17 @@ def main() -> int:
     text = json.dumps(head, separators=(",", ":")) + "\n"
     if args.check:
         same = out.is_file() and out.read_text(encoding="utf-8") == text
-        same = same and (not blob or (tokens_path.is_file() and tokens_path.read_bytes() == blob))
-        log("model is up to date" if same else f"{out} (or {tokens_path.name}) differs from a fresh run")
+        same = same and all(path.is_file() and path.read_bytes() == blob for path, blob in blobs.items())
+        log("model is up to date" if same else f"{out} (or its tables) differs from a fresh run")
         return 0 if same else 1
     out.write_text(text, encoding="utf-8")
-    if blob:
-        tokens_path.write_bytes(blob)
-    log(
-        f"wrote {out} ({len(text) / 1000:.0f} kB)"
-        + (f" and {tokens_path} ({len(blob) / 1e6:.1f} MB)" if blob else "")
-    )
+    for path, blob in blobs.items():
+        path.write_bytes(blob)
+    stale = out.with_name(PAIRS_NAME)
+    if stale not in blobs and stale.is_file():
+        stale.unlink()  # a pair table the new head does not name
+    sizes = "".join(f", {path} ({len(blob) / 1e6:.1f} MB)" for path, blob in blobs.items())
+    log(f"wrote {out} ({len(text) / 1000:.0f} kB){sizes}")
     return 0
 
 
