@@ -103,8 +103,7 @@ def find_stored(store: StoryStore, groups: list[list[Incoming]]) -> Lookup:
     (the same agency, within the near window, and no identity rule against any of its titles)."""
     flat = [item.exact_id for g in groups for item in g]
     resolved = store.resolve_aliases(flat)
-    unique = list(dict.fromkeys(resolved))
-    raw = {i: x for i, x in zip(unique, store.get_raw(unique), strict=True) if x is not None}
+    raw = _raw(store, resolved)
     by_id = {i: store.parse(x) for i, x in raw.items()}
     lookup = Lookup(stories=[])
     pos = 0
@@ -145,10 +144,15 @@ def _span(store: StoryStore, groups: Sequence[list[Incoming]]) -> tuple[int, int
     return to_micros(min(stamps) - store.near_window), to_micros(max(stamps))
 
 
+def _raw(store: StoryStore, ids: Sequence[str]) -> dict[str, bytes]:
+    """The stored JSON of those of these stories that are stored, by id."""
+    unique = list(dict.fromkeys(ids))
+    return {i: x for i, x in zip(unique, store.get_raw(unique), strict=True) if x is not None}
+
+
 def _docs(store: StoryStore, ids: Sequence[str]) -> tuple[dict[str, bytes], dict[str, dict[str, Any]]]:
     """The stored JSON of these stories, and each read as a plain dict (no :class:`Story`)."""
-    unique = list(dict.fromkeys(ids))
-    raw = {i: x for i, x in zip(unique, store.get_raw(unique), strict=True) if x is not None}
+    raw = _raw(store, ids)
     return raw, {i: json.loads(x) for i, x in raw.items()}
 
 

@@ -106,9 +106,6 @@ def old_near_band(band: int) -> str:
 OLD_NEAR_AGE = f"{PREFIX}nearage"
 """Sorted set of an earlier release's near index; unlinked on sight."""
 
-OLD_NEAR_SWEEP = f"{PREFIX}nearscan"
-"""Hash of an earlier release's near index; unlinked on sight."""
-
 
 COMMIT_LOCK = f"{PREFIX}commit"
 """String: the token of the worker between the re-check of a batch's lookup and its commit

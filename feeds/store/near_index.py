@@ -21,20 +21,13 @@ import redis
 from wirefeed.config import defaults
 from wirefeed.feeds.store import keys
 
-LEGACY = (keys.OLD_NEAR_AGE, keys.OLD_NEAR_SWEEP, *map(keys.old_near_band, range(defaults.NEAR_BANDS)))
-"""Keys of the near index of earlier releases (one hash per band, aged by a sorted set or a sweep)."""
+LEGACY = (keys.OLD_NEAR_AGE, *map(keys.old_near_band, range(defaults.NEAR_BANDS)))
+"""Keys of the near index of the earlier release (one hash per band, aged by a sorted set)."""
 
 
 def entry(story_id: str, stamp_us: int) -> str:
     """What an LSH entry of a story whose last version has this stamp (µs) holds."""
     return f"{story_id} {stamp_us // 1_000_000}"
-
-
-def entry_story(value: bytes | str) -> tuple[str, int]:
-    """``(story id, stamp in s)`` of an entry's value."""
-    text = value.decode() if isinstance(value, bytes) else value
-    sid, _, stamp = text.partition(" ")
-    return sid, int(stamp) if stamp else 0
 
 
 def stories_since(values: Iterable[bytes | None], since_s: int) -> list[str | None]:
