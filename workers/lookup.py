@@ -20,7 +20,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from wirefeed.config import defaults
 from wirefeed.feeds.identity import near
+from wirefeed.feeds.identity.memo import Memo
 from wirefeed.feeds.identity.versions import Incoming, near_keys
 from wirefeed.feeds.store import keys, near_index
 from wirefeed.feeds.store.story_store import StoryStore
@@ -44,6 +46,17 @@ class Lookup:
     story no longer stored)."""
     mark: near_index.Mark = (0, "0-0")
     """Where the log of recent stories ended just before the near index was read."""
+    _wanted: dict[str, list[int]] | None = field(default=None, repr=False)
+
+    def wanted(self) -> dict[str, list[int]]:
+        """Each LSH entry of the new groups, as the log writes it (``<band>|<field>``) -> the
+        group numbers it belongs to (made at the first re-check that reads logged stories)."""
+        if self._wanted is None:
+            self._wanted = {}
+            for gi, entries in self.entries.items():
+                for band, f in entries:
+                    self._wanted.setdefault(f"{band}|{f}", []).append(gi)
+        return self._wanted
 
     def watch_keys(self) -> list[str]:
         """The keys of the found stories (a pipeline WATCHes them before :meth:`recheck`)."""
@@ -70,15 +83,15 @@ class Lookup:
             hits = iter(store.near_candidates(flat, *_span(store, [groups[gi] for gi in new])))
             fresh = {gi: {i for _ in self.entries[gi] for i in next(hits)} - self.seen[gi] for gi in new}
             docs = _docs(store, [i for found in fresh.values() for i in found])[1]
+        elif not recent:
+            return {}
         else:
-            docs, by_entry = {}, {}
-            for sid, agency, updated, version, title, entries in recent:
+            wanted = self.wanted()
+            docs, fresh = {}, {}
+            for sid, agency, updated, version, title, entries in recent:  # oldest first: the last wins
                 docs[sid] = {"title": title, "agency": agency, "updated": updated, "v": version}
-                for e in entries:
-                    by_entry.setdefault(e, set()).add(sid)
-            fresh = {
-                gi: {i for band, f in self.entries[gi] for i in by_entry.get(f"{band}|{f}", ())} for gi in new
-            }
+                for gi in (gi for e in entries for gi in wanted.get(e, ())):
+                    fresh.setdefault(gi, set()).add(sid)
         fresh = {gi: found for gi, found in fresh.items() if found}
         if not fresh:
             return {}
@@ -95,6 +108,7 @@ class Lookup:
             self.stories[gi] = store.parse(raw[sid])  # type: ignore[arg-type]
             self.raw[sid] = raw[sid]  # type: ignore[assignment]
             del self.entries[gi], self.seen[gi]
+        self._wanted = None
         return True
 
 
@@ -151,9 +165,23 @@ def _raw(store: StoryStore, ids: Sequence[str]) -> dict[str, bytes]:
 
 
 def _docs(store: StoryStore, ids: Sequence[str]) -> tuple[dict[str, bytes], dict[str, dict[str, Any]]]:
-    """The stored JSON of these stories, and each read as a plain dict (no :class:`Story`)."""
+    """The stored JSON of these stories, and what a near match reads of each (:func:`_candidate`)."""
     raw = _raw(store, ids)
-    return raw, {i: json.loads(x) for i, x in raw.items()}
+    return raw, {i: _candidate(x) for i, x in raw.items()}
+
+
+def _candidate(raw: bytes) -> dict[str, Any]:
+    """The ``title``, ``agency``, ``updated`` and ``v`` of a stored story's JSON, memoised by
+    that JSON (a stored story is the candidate of many later titles; callers must not change it)."""
+    doc = _CANDIDATES.get(raw)
+    if doc is None:
+        d = json.loads(raw)
+        doc = {"title": d["title"], "agency": d["agency"], "updated": d["updated"], "v": d.get("v", 1)}
+        _CANDIDATES.put(raw, doc)
+    return doc
+
+
+_CANDIDATES: Memo[bytes, dict[str, Any]] = Memo(defaults.NEAR_CANDIDATE_CACHE)
 
 
 def _near_matches(

@@ -64,14 +64,23 @@ def live_slots(r: redis.Redis) -> set[str]:
     return {m.decode() for m in r.zrange(keys.NEAR_SLOTS, 0, -1)}
 
 
-def queue_prune(r: redis.Redis, pipe: redis.client.Pipeline, now_us: int) -> None:
-    """Queue on ``pipe`` unlinking the slots nothing can match after ``now_us``, and the index
-    of an earlier release (read on ``r``; unlinking a slot twice is harmless)."""
+Stale = tuple[list[str], bool]
+"""Near-index slots nothing can match any more, and whether an earlier release's index is there."""
+
+
+def stale_slots(r: redis.Redis, now_us: int) -> Stale:
+    """The slots nothing can match after ``now_us``, and whether the index of an earlier
+    release is still there (one round trip)."""
     read = r.pipeline(transaction=False)
     read.zrangebyscore(keys.NEAR_SLOTS, "-inf", now_us)
     read.exists(*LEGACY)
     stale, legacy = read.execute()
-    labels = [m.decode() for m in stale]
+    return [m.decode() for m in stale], bool(legacy)
+
+
+def queue_prune(pipe: redis.client.Pipeline, stale: Stale) -> None:
+    """Queue on ``pipe`` unlinking :func:`stale_slots` (unlinking a slot twice is harmless)."""
+    labels, legacy = stale
     for label in labels:
         pipe.unlink(*(keys.near_band(b, label) for b in range(defaults.NEAR_BANDS)))
     if labels:
@@ -87,16 +96,16 @@ def queue_slots(pipe: redis.client.Pipeline, labels: Iterable[str], window_us: i
         pipe.zadd(keys.NEAR_SLOTS, scores)
 
 
-def queue_recent(pipe: redis.client.Pipeline, stories: list[list[object]]) -> None:
-    """Queue on ``pipe`` logging a batch's stories that got LSH entries (``[id, agency, µs of the
-    last version, version, title, ["<band>|<field>", ...]]``), for workers re-checking a lookup
-    made before them."""
-    pipe.xadd(
-        keys.NEAR_RECENT,
-        {"s": json.dumps(stories, ensure_ascii=False, separators=(",", ":"))},
-        maxlen=defaults.NEAR_RECENT_BATCHES,
-        approximate=True,
-    )
+def encode_recent(stories: list[list[object]]) -> str:
+    """The log entry of a batch's stories that got LSH entries (``[id, agency, µs of the last
+    version, version, title, ["<band>|<field>", ...]]`` each)."""
+    return json.dumps(stories, ensure_ascii=False, separators=(",", ":"))
+
+
+def queue_recent(pipe: redis.client.Pipeline, entry: str) -> None:
+    """Queue on ``pipe`` logging an :func:`encode_recent` entry, for workers re-checking a
+    lookup made before them."""
+    pipe.xadd(keys.NEAR_RECENT, {"s": entry}, maxlen=defaults.NEAR_RECENT_BATCHES, approximate=True)
     pipe.incr(keys.NEAR_RECENT_COUNT)
 
 
