@@ -46,17 +46,6 @@ class Lookup:
     story no longer stored)."""
     mark: near_index.Mark = (0, "0-0")
     """Where the log of recent stories ended just before the near index was read."""
-    _wanted: dict[str, list[int]] | None = field(default=None, repr=False)
-
-    def wanted(self) -> dict[str, list[int]]:
-        """Each LSH entry of the new groups, as the log writes it (``<band>|<field>``) -> the
-        group numbers it belongs to (made at the first re-check that reads logged stories)."""
-        if self._wanted is None:
-            self._wanted = {}
-            for gi, entries in self.entries.items():
-                for band, f in entries:
-                    self._wanted.setdefault(f"{band}|{f}", []).append(gi)
-        return self._wanted
 
     def watch_keys(self) -> list[str]:
         """The keys of the found stories (a pipeline WATCHes them before :meth:`recheck`)."""
@@ -86,12 +75,11 @@ class Lookup:
         elif not recent:
             return {}
         else:
-            wanted = self.wanted()
-            docs, fresh = {}, {}
-            for sid, agency, updated, version, title, entries in recent:  # oldest first: the last wins
-                docs[sid] = {"title": title, "agency": agency, "updated": updated, "v": version}
-                for gi in (gi for e in entries for gi in wanted.get(e, ())):
-                    fresh.setdefault(gi, set()).add(sid)
+            docs, fresh = {}, _logged_candidates(self.entries, new, recent)
+            wanted = set().union(*fresh.values())
+            for sid, agency, updated, version, title, _ in recent:  # oldest first: the last wins
+                if sid in wanted:
+                    docs[sid] = {"title": title, "agency": agency, "updated": updated, "v": version}
         fresh = {gi: found for gi, found in fresh.items() if found}
         if not fresh:
             return {}
@@ -108,7 +96,6 @@ class Lookup:
             self.stories[gi] = store.parse(raw[sid])  # type: ignore[arg-type]
             self.raw[sid] = raw[sid]  # type: ignore[assignment]
             del self.entries[gi], self.seen[gi]
-        self._wanted = None
         return True
 
 
@@ -150,6 +137,32 @@ def find_stored(store: StoryStore, groups: list[list[Incoming]]) -> Lookup:
             lookup.raw[sid] = cand_raw[sid]
             del lookup.entries[gi], lookup.seen[gi]
     return lookup
+
+
+def _logged_candidates(
+    entries: dict[int, tuple[tuple[int, str], ...]], new: list[int], recent: list[list[Any]]
+) -> dict[int, set[str]]:
+    """Group number -> the logged stories (``[id, ..., LSH fields]``, :func:`near_index.recent_since`)
+    that share an LSH field with it. Set operations first: most logged stories share none."""
+    ours = {f for gi in new for _, f in entries[gi]}
+    shared: list[tuple[str, set[str]]] = []
+    common: set[str] = set()
+    for story in recent:
+        both = ours.intersection(story[5])
+        if both:
+            shared.append((story[0], both))
+            common |= both
+    by_field: dict[str, list[int]] = {}
+    for gi in new:
+        for _, f in entries[gi]:
+            if f in common:
+                by_field.setdefault(f, []).append(gi)
+    fresh: dict[int, set[str]] = {}
+    for sid, both in shared:
+        for f in both:
+            for gi in by_field[f]:
+                fresh.setdefault(gi, set()).add(sid)
+    return fresh
 
 
 def _span(store: StoryStore, groups: Sequence[list[Incoming]]) -> tuple[int, int]:

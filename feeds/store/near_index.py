@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
+from typing import Any
 
 import redis
 
@@ -98,14 +99,15 @@ def queue_slots(pipe: redis.client.Pipeline, labels: Iterable[str], window_us: i
 
 def encode_recent(stories: list[list[object]]) -> str:
     """The log entry of a batch's stories that got LSH entries (``[id, agency, µs of the last
-    version, version, title, ["<band>|<field>", ...]]`` each)."""
+    version, version, title, ["<agency>:<bucket>", ...]]`` each: the LSH fields, without their
+    bands, which only a few more candidates can share)."""
     return json.dumps(stories, ensure_ascii=False, separators=(",", ":"))
 
 
 def queue_recent(pipe: redis.client.Pipeline, entry: str) -> None:
     """Queue on ``pipe`` logging an :func:`encode_recent` entry, for workers re-checking a
     lookup made before them."""
-    pipe.xadd(keys.NEAR_RECENT, {"s": entry}, maxlen=defaults.NEAR_RECENT_BATCHES, approximate=True)
+    pipe.xadd(keys.NEAR_RECENT, {"f": entry}, maxlen=defaults.NEAR_RECENT_BATCHES, approximate=True)
     pipe.incr(keys.NEAR_RECENT_COUNT)
 
 
@@ -122,7 +124,7 @@ def recent_mark(r: redis.Redis) -> Mark:
     return int(count or 0), last[0][0].decode() if last else "0-0"
 
 
-def recent_since(r: redis.Redis, mark: Mark) -> list[list[object]] | None:
+def recent_since(r: redis.Redis, mark: Mark) -> list[list[Any]] | None:
     """The stories logged after ``mark``, or ``None`` if the log (capped) lost some of them."""
     pipe = r.pipeline(transaction=True)
     pipe.get(keys.NEAR_RECENT_COUNT)
@@ -130,4 +132,14 @@ def recent_since(r: redis.Redis, mark: Mark) -> list[list[object]] | None:
     count, after = pipe.execute()
     if len(after) != int(count or 0) - mark[0]:
         return None
-    return [story for _, entry in after for story in json.loads(entry[b"s"])]
+    return [story for _, entry in after for story in _decode_recent(entry)]
+
+
+def _decode_recent(entry: dict[bytes, bytes]) -> list[list[Any]]:
+    """One log entry's stories; an earlier release's (field ``s``) named ``<band>|<field>``."""
+    if b"f" in entry:
+        return json.loads(entry[b"f"])  # type: ignore[no-any-return]
+    stories = json.loads(entry[b"s"])
+    for story in stories:
+        story[5] = [e.partition("|")[2] for e in story[5]]
+    return stories  # type: ignore[no-any-return]

@@ -61,7 +61,7 @@ class _Writes:
     """LSH entries per band and time slot."""
     slots: set[str] = dc_field(default_factory=set)
     recent: list[list[object]] = dc_field(default_factory=list)
-    """``[id, agency, µs of the last version, version, title, ["<band>|<field>", ...]]`` of each
+    """``[id, agency, µs of the last version, version, title, ["<agency>:<bucket>", ...]]`` of each
     story given LSH entries."""
     index: dict[str, dict[str, int]] = dc_field(default_factory=dict)
     removed: dict[str, list[str]] = dc_field(default_factory=dict)
@@ -81,8 +81,8 @@ class _Writes:
             self.slots.add(slot)
             for band, field in ch.near_keys:
                 self.near.setdefault((band, slot), {})[field] = value
-            entries = [f"{band}|{field}" for band, field in ch.near_keys]
-            self.recent.append([story.id, story.agency, updated, story.version, story.title, entries])
+            fields = [field for _, field in ch.near_keys]
+            self.recent.append([story.id, story.agency, updated, story.version, story.title, fields])
         if not ch.log:
             return
         score = to_micros(story.published)
