@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import functools
+import os
 import time
 from collections import defaultdict
 from collections.abc import Callable
@@ -62,6 +63,11 @@ def _wrap(obj: object, attr: str, name: str) -> None:
         setattr(obj, attr, timed(name, fn))
 
 
+def _binary() -> str | None:
+    """The redis-server ``WIREFEED_REDIS_SERVER`` names (as ``wirefeed up`` reads it), if any."""
+    return os.environ.get("WIREFEED_REDIS_SERVER") or None
+
+
 def instrument(ctx: context.WorkerContext) -> None:
     _wrap(ingests, "parse_dump", "parse the dump (submit + ingest job)")
     _wrap(split, "parse_dump", "parse the dump (submit + ingest job)")
@@ -85,11 +91,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--batch-size", type=int, default=None, help="default: the shipped default")
     args = p.parse_args(argv)
     data = generate(args.stories, 1)
-    with temp_workdir() as workdir, EmbeddedRedis(workdir / "redis", persist=False) as server:
-        settings = Settings(redis_url=server.url)
+    with temp_workdir() as workdir, EmbeddedRedis(workdir / "redis", persist=False, binary=_binary()) as srv:
+        settings = Settings(redis_url=srv.url)
         if args.batch_size:
             settings = settings.with_(batch_size=args.batch_size)
-        client = connect(server.url)
+        client = connect(srv.url)
         ctx = context.build(settings, client)
         instrument(ctx)
         c0, w0 = time.process_time(), time.perf_counter()
