@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import functools
+import os
 import time
 from collections import defaultdict
 from collections.abc import Callable
@@ -62,6 +63,11 @@ def _wrap(obj: object, attr: str, name: str) -> None:
         setattr(obj, attr, timed(name, fn))
 
 
+def _binary() -> str | None:
+    """The redis-server ``WIREFEED_REDIS_SERVER`` names (as ``wirefeed up`` reads it), if any."""
+    return os.environ.get("WIREFEED_REDIS_SERVER") or None
+
+
 def instrument(ctx: context.WorkerContext) -> None:
     _wrap(ingests, "parse_dump", "parse the dump (submit + ingest job)")
     _wrap(split, "parse_dump", "parse the dump (submit + ingest job)")
@@ -70,7 +76,8 @@ def instrument(ctx: context.WorkerContext) -> None:
     _wrap(publish_mod, "make_doc", "publish: ETag + headers")
     _wrap(ctx.categorizer, "categorize_many", "categorize")
     _wrap(ctx.store, "get_many", "store: read previous versions / pages (MGET + JSON)")
-    _wrap(ctx.store, "queue_save", "store: queue a batch's writes (JSON + merged commands)")
+    _wrap(ctx.store, "prepare_save", "store: a batch's writes (JSON + merged per key)")
+    _wrap(ctx.store, "queue_save", "store: queue a batch's writes (commands)")
     _wrap(plan, "build_story", "build Story records")
     _wrap(split, "group_dump", "group near-duplicate titles of the dump (ingest job)")
     _wrap(pipeline, "find_stored", "find stored versions (ids, aliases, LSH buckets)")
@@ -84,11 +91,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--batch-size", type=int, default=None, help="default: the shipped default")
     args = p.parse_args(argv)
     data = generate(args.stories, 1)
-    with temp_workdir() as workdir, EmbeddedRedis(workdir / "redis", persist=False) as server:
-        settings = Settings(redis_url=server.url)
+    with temp_workdir() as workdir, EmbeddedRedis(workdir / "redis", persist=False, binary=_binary()) as srv:
+        settings = Settings(redis_url=srv.url)
         if args.batch_size:
             settings = settings.with_(batch_size=args.batch_size)
-        client = connect(server.url)
+        client = connect(srv.url)
         ctx = context.build(settings, client)
         instrument(ctx)
         c0, w0 = time.process_time(), time.perf_counter()

@@ -88,7 +88,8 @@ class Stack:
 
     # -- lifecycle -------------------------------------------------------------------------
     def start_redis(self) -> redis.Redis:
-        self.redis_server = EmbeddedRedis(self.workdir / "redis", persist=self.persist).start()
+        binary = os.environ.get("WIREFEED_REDIS_SERVER") or None  # as `wirefeed up` runs it
+        self.redis_server = EmbeddedRedis(self.workdir / "redis", persist=self.persist, binary=binary).start()
         return self.client()
 
     @property

@@ -211,6 +211,10 @@ NEAR_MINHASH_CHUNK = 2048
 NEAR_TITLE_CACHE = 4096
 """Titles whose words, LSH buckets and keys a worker keeps (3 KB each; should exceed a batch's titles)."""
 
+NEAR_CANDIDATE_CACHE = 4096
+"""Near candidates whose title, agency, stamp and version a worker keeps, by their stored JSON
+(about 2 KB each: a story is the candidate of many later titles)."""
+
 NEAR_WINDOW_HOURS = 48
 """Hours after a story's last version that a near title may be a version (``WIREFEED_NEAR_WINDOW_HOURS``)."""
 

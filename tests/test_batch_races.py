@@ -8,6 +8,7 @@ B had just created. The real pipeline against the real Redis; the jobs run in th
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 
 import pytest
@@ -126,3 +127,13 @@ def test_an_alias_to_a_story_no_longer_stored_changes_nothing(ctx: context.Worke
     ctx.redis.hset(keys.ALIAS, story_id("WIRE", FIRST), "0123456789abcdef")
     pipeline.run_express(ctx, _submit(ctx, FIRST))
     assert _stories(ctx.redis) == [story_id("WIRE", FIRST)]
+
+
+def test_a_log_entry_of_the_earlier_release_reads_as_fields() -> None:
+    """Entries logged before an upgrade named ``<band>|<field>``; they read as the fields."""
+    from wirefeed.feeds.store.near_index import _decode_recent
+
+    old = {b"s": json.dumps([["s1", "AP", 5, 1, "A title", ["0|AP:0a", "7|AP:ff"]]]).encode()}
+    new = {b"f": json.dumps([["s2", "AP", 6, 1, "B title", ["AP:0b"]]]).encode()}
+    assert _decode_recent(old) == [["s1", "AP", 5, 1, "A title", ["AP:0a", "AP:ff"]]]
+    assert _decode_recent(new) == [["s2", "AP", 6, 1, "B title", ["AP:0b"]]]

@@ -20,7 +20,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from wirefeed.config import defaults
 from wirefeed.feeds.identity import near
+from wirefeed.feeds.identity.memo import Memo
 from wirefeed.feeds.identity.versions import Incoming, near_keys
 from wirefeed.feeds.store import keys, near_index
 from wirefeed.feeds.store.story_store import StoryStore
@@ -70,15 +72,14 @@ class Lookup:
             hits = iter(store.near_candidates(flat, *_span(store, [groups[gi] for gi in new])))
             fresh = {gi: {i for _ in self.entries[gi] for i in next(hits)} - self.seen[gi] for gi in new}
             docs = _docs(store, [i for found in fresh.values() for i in found])[1]
+        elif not recent:
+            return {}
         else:
-            docs, by_entry = {}, {}
-            for sid, agency, updated, version, title, entries in recent:
-                docs[sid] = {"title": title, "agency": agency, "updated": updated, "v": version}
-                for e in entries:
-                    by_entry.setdefault(e, set()).add(sid)
-            fresh = {
-                gi: {i for band, f in self.entries[gi] for i in by_entry.get(f"{band}|{f}", ())} for gi in new
-            }
+            docs, fresh = {}, _logged_candidates(self.entries, new, recent)
+            wanted = set().union(*fresh.values())
+            for sid, agency, updated, version, title, _ in recent:  # oldest first: the last wins
+                if sid in wanted:
+                    docs[sid] = {"title": title, "agency": agency, "updated": updated, "v": version}
         fresh = {gi: found for gi, found in fresh.items() if found}
         if not fresh:
             return {}
@@ -138,6 +139,32 @@ def find_stored(store: StoryStore, groups: list[list[Incoming]]) -> Lookup:
     return lookup
 
 
+def _logged_candidates(
+    entries: dict[int, tuple[tuple[int, str], ...]], new: list[int], recent: list[list[Any]]
+) -> dict[int, set[str]]:
+    """Group number -> the logged stories (``[id, ..., LSH fields]``, :func:`near_index.recent_since`)
+    that share an LSH field with it. Set operations first: most logged stories share none."""
+    ours = {f for gi in new for _, f in entries[gi]}
+    shared: list[tuple[str, set[str]]] = []
+    common: set[str] = set()
+    for story in recent:
+        both = ours.intersection(story[5])
+        if both:
+            shared.append((story[0], both))
+            common |= both
+    by_field: dict[str, list[int]] = {}
+    for gi in new:
+        for _, f in entries[gi]:
+            if f in common:
+                by_field.setdefault(f, []).append(gi)
+    fresh: dict[int, set[str]] = {}
+    for sid, both in shared:
+        for f in both:
+            for gi in by_field[f]:
+                fresh.setdefault(gi, set()).add(sid)
+    return fresh
+
+
 def _span(store: StoryStore, groups: Sequence[list[Incoming]]) -> tuple[int, int]:
     """The stamps (µs) a stored story's last version may have to take any of these groups."""
     stamps = [item.stamp for g in groups for item in g]
@@ -151,9 +178,23 @@ def _raw(store: StoryStore, ids: Sequence[str]) -> dict[str, bytes]:
 
 
 def _docs(store: StoryStore, ids: Sequence[str]) -> tuple[dict[str, bytes], dict[str, dict[str, Any]]]:
-    """The stored JSON of these stories, and each read as a plain dict (no :class:`Story`)."""
+    """The stored JSON of these stories, and what a near match reads of each (:func:`_candidate`)."""
     raw = _raw(store, ids)
-    return raw, {i: json.loads(x) for i, x in raw.items()}
+    return raw, {i: _candidate(x) for i, x in raw.items()}
+
+
+def _candidate(raw: bytes) -> dict[str, Any]:
+    """The ``title``, ``agency``, ``updated`` and ``v`` of a stored story's JSON, memoised by
+    that JSON (a stored story is the candidate of many later titles; callers must not change it)."""
+    doc = _CANDIDATES.get(raw)
+    if doc is None:
+        d = json.loads(raw)
+        doc = {"title": d["title"], "agency": d["agency"], "updated": d["updated"], "v": d.get("v", 1)}
+        _CANDIDATES.put(raw, doc)
+    return doc
+
+
+_CANDIDATES: Memo[bytes, dict[str, Any]] = Memo(defaults.NEAR_CANDIDATE_CACHE)
 
 
 def _near_matches(

@@ -35,12 +35,13 @@ In pseudocode (each step names the function, and the module, that runs it)::
             same text seen before  -> unchanged        #   re-ingest creates nothing, renders nothing
             new text               -> new version      #   same id and guid, updated bumped, revision kept
             categorizer.categorize_many(stories whose text changed)
+        store.prepare_save(changes)                   #   JSON and merged writes, before the lock
         take the commit lock                          # workers.commit_lock: one batch commits at a time
         WATCH the found stories; lookup.recheck()     #   a found story changed -> plan again; stories
                                                       #   stored since the lookup (wf:nearrecent) that
                                                       #   take new groups -> WATCH, adopt, plan again
         MULTI                                         #   all or nothing, under WATCH of batch and stories
-            store.queue_save(changes)                 #   stories, indexes, LSH buckets, topic stamps
+            store.queue_save(prepared)                #   stories, indexes, LSH buckets, topic stamps
             note_stored                               # workers.record
                 HSET wf:pendlog:<ingest> n (log entries, touched topics)
                 HSET wf:poison <ingest>:<n>:<i> (stories the categorizer failed on)
@@ -151,6 +152,7 @@ def run_batch(
                 pipe.watch(*{keys.story(i.exact_id) for g in batch.groups for i in g})
                 lookup = find_stored(ctx.store, batch.groups)
                 plan = plan_batch(ctx, batch.source, batch.groups, lookup.stories, tags)
+                prepared = ctx.store.prepare_save(plan.changes, clock.now_micros())
                 if before_commit is not None:
                     before_commit()
                 lock.acquire()
@@ -159,9 +161,10 @@ def run_batch(
                     if final is None:  # plan the batch again
                         lock.release()
                         continue
-                    plan = final
+                    if final is not plan:  # stories stored meanwhile were adopted
+                        plan, prepared = final, ctx.store.prepare_save(final.changes, clock.now_micros())
                     pipe.multi()
-                    saved = ctx.store.queue_save(pipe, plan.changes, clock.now_micros())
+                    saved = ctx.store.queue_save(pipe, prepared, clock.now_micros())
                     record.note_stored(pipe, ingest_id, batch_no, saved, plan)
                     pipe.delete(batch_key, lock.KEY)
                     pipe.execute()

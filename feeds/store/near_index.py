@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
+from typing import Any
 
 import redis
 
@@ -64,14 +65,23 @@ def live_slots(r: redis.Redis) -> set[str]:
     return {m.decode() for m in r.zrange(keys.NEAR_SLOTS, 0, -1)}
 
 
-def queue_prune(r: redis.Redis, pipe: redis.client.Pipeline, now_us: int) -> None:
-    """Queue on ``pipe`` unlinking the slots nothing can match after ``now_us``, and the index
-    of an earlier release (read on ``r``; unlinking a slot twice is harmless)."""
+Stale = tuple[list[str], bool]
+"""Near-index slots nothing can match any more, and whether an earlier release's index is there."""
+
+
+def stale_slots(r: redis.Redis, now_us: int) -> Stale:
+    """The slots nothing can match after ``now_us``, and whether the index of an earlier
+    release is still there (one round trip)."""
     read = r.pipeline(transaction=False)
     read.zrangebyscore(keys.NEAR_SLOTS, "-inf", now_us)
     read.exists(*LEGACY)
     stale, legacy = read.execute()
-    labels = [m.decode() for m in stale]
+    return [m.decode() for m in stale], bool(legacy)
+
+
+def queue_prune(pipe: redis.client.Pipeline, stale: Stale) -> None:
+    """Queue on ``pipe`` unlinking :func:`stale_slots` (unlinking a slot twice is harmless)."""
+    labels, legacy = stale
     for label in labels:
         pipe.unlink(*(keys.near_band(b, label) for b in range(defaults.NEAR_BANDS)))
     if labels:
@@ -87,16 +97,17 @@ def queue_slots(pipe: redis.client.Pipeline, labels: Iterable[str], window_us: i
         pipe.zadd(keys.NEAR_SLOTS, scores)
 
 
-def queue_recent(pipe: redis.client.Pipeline, stories: list[list[object]]) -> None:
-    """Queue on ``pipe`` logging a batch's stories that got LSH entries (``[id, agency, µs of the
-    last version, version, title, ["<band>|<field>", ...]]``), for workers re-checking a lookup
-    made before them."""
-    pipe.xadd(
-        keys.NEAR_RECENT,
-        {"s": json.dumps(stories, ensure_ascii=False, separators=(",", ":"))},
-        maxlen=defaults.NEAR_RECENT_BATCHES,
-        approximate=True,
-    )
+def encode_recent(stories: list[list[object]]) -> str:
+    """The log entry of a batch's stories that got LSH entries (``[id, agency, µs of the last
+    version, version, title, ["<agency>:<bucket>", ...]]`` each: the LSH fields, without their
+    bands, which only a few more candidates can share)."""
+    return json.dumps(stories, ensure_ascii=False, separators=(",", ":"))
+
+
+def queue_recent(pipe: redis.client.Pipeline, entry: str) -> None:
+    """Queue on ``pipe`` logging an :func:`encode_recent` entry, for workers re-checking a
+    lookup made before them."""
+    pipe.xadd(keys.NEAR_RECENT, {"f": entry}, maxlen=defaults.NEAR_RECENT_BATCHES, approximate=True)
     pipe.incr(keys.NEAR_RECENT_COUNT)
 
 
@@ -113,7 +124,7 @@ def recent_mark(r: redis.Redis) -> Mark:
     return int(count or 0), last[0][0].decode() if last else "0-0"
 
 
-def recent_since(r: redis.Redis, mark: Mark) -> list[list[object]] | None:
+def recent_since(r: redis.Redis, mark: Mark) -> list[list[Any]] | None:
     """The stories logged after ``mark``, or ``None`` if the log (capped) lost some of them."""
     pipe = r.pipeline(transaction=True)
     pipe.get(keys.NEAR_RECENT_COUNT)
@@ -121,4 +132,14 @@ def recent_since(r: redis.Redis, mark: Mark) -> list[list[object]] | None:
     count, after = pipe.execute()
     if len(after) != int(count or 0) - mark[0]:
         return None
-    return [story for _, entry in after for story in json.loads(entry[b"s"])]
+    return [story for _, entry in after for story in _decode_recent(entry)]
+
+
+def _decode_recent(entry: dict[bytes, bytes]) -> list[list[Any]]:
+    """One log entry's stories; an earlier release's (field ``s``) named ``<band>|<field>``."""
+    if b"f" in entry:
+        return json.loads(entry[b"f"])  # type: ignore[no-any-return]
+    stories = json.loads(entry[b"s"])
+    for story in stories:
+        story[5] = [e.partition("|")[2] for e in story[5]]
+    return stories  # type: ignore[no-any-return]

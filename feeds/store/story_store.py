@@ -61,7 +61,7 @@ class _Writes:
     """LSH entries per band and time slot."""
     slots: set[str] = dc_field(default_factory=set)
     recent: list[list[object]] = dc_field(default_factory=list)
-    """``[id, agency, µs of the last version, version, title, ["<band>|<field>", ...]]`` of each
+    """``[id, agency, µs of the last version, version, title, ["<agency>:<bucket>", ...]]`` of each
     story given LSH entries."""
     index: dict[str, dict[str, int]] = dc_field(default_factory=dict)
     removed: dict[str, list[str]] = dc_field(default_factory=dict)
@@ -81,8 +81,8 @@ class _Writes:
             self.slots.add(slot)
             for band, field in ch.near_keys:
                 self.near.setdefault((band, slot), {})[field] = value
-            entries = [f"{band}|{field}" for band, field in ch.near_keys]
-            self.recent.append([story.id, story.agency, updated, story.version, story.title, entries])
+            fields = [field for _, field in ch.near_keys]
+            self.recent.append([story.id, story.agency, updated, story.version, story.title, fields])
         if not ch.log:
             return
         score = to_micros(story.published)
@@ -96,6 +96,17 @@ class _Writes:
             for gone in set(old.topic_slugs) - set(story.topic_slugs):
                 self.removed.setdefault(gone, []).append(story.id)
                 self.touched.add(gone)
+
+
+@dataclass(frozen=True, slots=True)
+class PreparedSave:
+    """:meth:`StoryStore.prepare_save`'s result: what :meth:`StoryStore.queue_save` queues."""
+
+    writes: _Writes
+    recent: str | None
+    """The ``wf:nearrecent`` entry (JSON), if any story got LSH entries."""
+    stale: near_index.Stale
+    """Near-index slots to unlink (and whether an earlier release's index is still there)."""
 
 
 def _dumps(story: Story) -> str:
@@ -192,10 +203,23 @@ class StoryStore:
             for sid, found in zip(wanted, pipe.execute(), strict=True)
         }
 
-    def queue_save(self, pipe: redis.client.Pipeline, changes: Sequence[StoryChange], now_us: int) -> Saved:
+    def prepare_save(self, changes: Sequence[StoryChange], now_us: int) -> PreparedSave:
+        """The writes of a batch of stories, merged per key and serialized, and the near-index
+        slots that expire by ``now_us`` (one read): the CPU of a save, done before its commit so
+        that :meth:`queue_save` only queues commands."""
+        w = _Writes(window_us=self.window_us)
+        for ch in changes:
+            w.add(ch)
+        recent = near_index.encode_recent(w.recent) if w.recent else None
+        return PreparedSave(w, recent, near_index.stale_slots(self.r, now_us))
+
+    def queue_save(
+        self, pipe: redis.client.Pipeline, changes: Sequence[StoryChange] | PreparedSave, now_us: int
+    ) -> Saved:
         """Queue the writes of a batch of stories on ``pipe`` (e.g. inside a MULTI), all but the
         change-log appends; return the touched topics and the log entries, which the pipeline
-        appends when the ingest completes (:mod:`wirefeed.workers.record`).
+        appends when the ingest completes (:mod:`wirefeed.workers.record`). ``changes`` may be
+        :meth:`prepare_save`'s result.
 
         Each story goes into its topics' indexes (scored by publication time); superseded
         versions are kept under ``wf:revs:<id>``; a story that left a topic is removed from its
@@ -205,9 +229,8 @@ class StoryStore:
         merged into one command per key (one ``ZADD`` per topic, one ``HSET`` per LSH band and
         slot), so a batch costs a few dozen commands, not a dozen per story.
         """
-        w = _Writes(window_us=self.window_us)
-        for ch in changes:
-            w.add(ch)
+        prepared = changes if isinstance(changes, PreparedSave) else self.prepare_save(changes, now_us)
+        w = prepared.writes
         if w.stories:
             pipe.mset(w.stories)
         for story_id, revs in w.revisions.items():
@@ -217,9 +240,9 @@ class StoryStore:
         for band, slot in sorted(w.near):
             pipe.hset(keys.near_band(band, slot), mapping=w.near[band, slot])
         near_index.queue_slots(pipe, w.slots, self.window_us)
-        if w.recent:
-            near_index.queue_recent(pipe, w.recent)
-        near_index.queue_prune(self.r, pipe, now_us)
+        if prepared.recent is not None:
+            near_index.queue_recent(pipe, prepared.recent)
+        near_index.queue_prune(pipe, prepared.stale)
         for slug, members in w.index.items():
             pipe.zadd(keys.topic_index(slug), members)
         for slug, ids in w.removed.items():
