@@ -7,6 +7,7 @@ same dump give the same ids and topics but different stamps.
 from __future__ import annotations
 
 import json
+import time
 from collections import Counter
 from dataclasses import dataclass
 
@@ -144,3 +145,13 @@ def rq_leftovers(client: redis.Redis) -> dict[str, list[str]]:
     if poisoned:
         out["poisoned stories"] = poisoned
     return out
+
+
+def leftovers_settled(client: redis.Redis, timeout: float = 20.0) -> dict[str, list[str]]:
+    """:func:`rq_leftovers` once rq has recorded the end of the last jobs: ``{}``, or what is
+    still left after ``timeout`` s. (An ingest is done inside its last job, a moment before rq
+    moves that job out of its started registry.)"""
+    deadline = time.monotonic() + timeout
+    while (left := rq_leftovers(client)) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return left

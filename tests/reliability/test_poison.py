@@ -25,7 +25,7 @@ from tests.reliability.conftest import (
     wait_ingest,
 )
 from tests.reliability.dumps import dump, unique_titles
-from tests.reliability.observe import rq_leftovers, snapshot, stored_once
+from tests.reliability.observe import leftovers_settled, rq_leftovers, snapshot, stored_once
 from wirefeed.feeds.queue import ingests
 from wirefeed.feeds.store import keys
 from wirefeed.workers import context, pipeline
@@ -73,7 +73,7 @@ def test_a_poison_story_is_set_aside_listed_and_retried_while_the_rest_goes_thro
     wait_for("the retried stories are in the feed", lambda: _all_titles(base) == set(titles), timeout=60)
     assert cli(url, "failed", "--json").stdout.strip() == ""
     client = redis_server.client()
-    assert rq_leftovers(client) == {}
+    assert leftovers_settled(client) == {}
     snap = snapshot(client, settings_for(url))
     assert stored_once(snap) == []
     for sid, title in snap.titles.items():
@@ -121,7 +121,7 @@ def test_the_same_dump_posted_twice_at_once_yields_each_story_once(
     assert stored_once(snap) == []
     log_all = [e.decode() for e in client.lrange(keys.topic_log(keys.ALL_TOPIC), 0, -1)]
     assert len(log_all) == len(set(log_all)) == len(titles)
-    assert rq_leftovers(client) == {}
+    assert leftovers_settled(client) == {}
 
 
 def test_a_batch_that_kills_its_worker_is_failed_after_max_attempts_listed_and_retried(
@@ -184,5 +184,5 @@ def test_a_batch_that_kills_its_worker_is_failed_after_max_attempts_listed_and_r
         explain=lambda: f"{ingests.progress(client, sub.ingest_id)}; rq: {rq_leftovers(client)}",
     )
     assert (final.new, final.batches_done, final.failed) == (100, 2, 0)
-    assert rq_leftovers(client) == {}
+    assert leftovers_settled(client) == {}
     assert client.zcard(keys.topic_index(keys.ALL_TOPIC)) == 100

@@ -25,7 +25,7 @@ from tests.reliability.conftest import (
     wait_ingest,
 )
 from tests.reliability.dumps import dump, unique_titles
-from tests.reliability.observe import rq_leftovers, snapshot, stored_once
+from tests.reliability.observe import leftovers_settled, rq_leftovers, snapshot, stored_once
 from wirefeed.feeds.queue import ingests
 from wirefeed.feeds.store import keys
 
@@ -109,7 +109,7 @@ def test_redis_killed_mid_ingest_loses_nothing_and_everyone_reconnects(
     assert fresh.status_code == 200 and "Warning" not in fresh.headers
     assert fresh.headers["ETag"] != before[SERVED[0]].headers["ETag"]
     assert web.alive() and all(w.alive() for w in workers), "a process died instead of reconnecting"
-    assert rq_leftovers(client) == {}
+    assert leftovers_settled(client) == {}
     snap = snapshot(client, settings_for(url))
     assert sorted(snap.titles.values()) == sorted(titles)
     assert stored_once(snap) == []

@@ -33,7 +33,7 @@ from tests.reliability.conftest import (
     worker_name,
 )
 from tests.reliability.dumps import dump, unique_titles
-from tests.reliability.observe import rq_leftovers
+from tests.reliability.observe import leftovers_settled, rq_leftovers
 from wirefeed.feeds.queue import ingests
 from wirefeed.feeds.store import keys
 from wirefeed.redis_server import free_port
@@ -142,4 +142,4 @@ def test_sigterm_lets_a_worker_finish_its_batch_first(redis_server: RedisServer,
         timeout=60,
     )
     assert (done.new, done.batches_done) == (150, 3)
-    assert rq_leftovers(client) == {}
+    assert leftovers_settled(client) == {}

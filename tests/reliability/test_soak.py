@@ -31,7 +31,7 @@ import requests
 from tests import clients
 from tests.reliability.conftest import RedisServer, Stack, post, wait_for
 from tests.reliability.dumps import dump, title_stream
-from tests.reliability.observe import rq_leftovers
+from tests.reliability.observe import leftovers_settled
 from wirefeed.feeds.queue import ingests
 from wirefeed.feeds.store import keys
 
@@ -207,7 +207,7 @@ def test_soak_feeds_under_load_while_ingesting(
     assert figures["socket_errors"] == 0, out
     assert stored == len(accepted) * DUMP_STORIES
     assert all(ingests.progress(client, i).new == DUMP_STORIES for i in accepted)
-    assert rq_leftovers(client) == {}
+    assert leftovers_settled(client) == {}
     assert report["samples"] >= 9, "too few memory samples"
     for role, m in report["memory"].items():
         if role != "redis":

@@ -27,7 +27,7 @@ from tests.reliability.conftest import (
     worker_name,
 )
 from tests.reliability.dumps import dump, unique_titles
-from tests.reliability.observe import compare, rq_leftovers, snapshot, stored_once
+from tests.reliability.observe import compare, leftovers_settled, rq_leftovers, snapshot, stored_once
 from wirefeed.feeds.queue import ingests
 from wirefeed.feeds.store import keys
 from wirefeed.workers import context, pipeline
@@ -110,7 +110,7 @@ def test_sigkilled_categorizers_lose_nothing_and_store_each_story_once(
     logs = "".join(p.output() for p in stack.procs)
     requeued = set(re.findall(r"re-queuing job (\S+) abandoned by dead worker", logs))
     assert set(abandoned) <= requeued, f"never re-queued: {sorted(set(abandoned) - requeued)}"
-    assert rq_leftovers(client) == {}
+    assert leftovers_settled(client) == {}
 
     got = snapshot(client, settings)
     assert len(got.index[keys.ALL_TOPIC]) == STORIES
@@ -157,5 +157,5 @@ def test_jobs_of_workers_killed_between_taking_and_starting_them_are_requeued(
     assert (final.new, final.batches_done) == (150, 3)
     assert Job.fetch(taken, connection=client).get_status() == "finished"
     assert Job.fetch(half_started, connection=client).get_status() == "finished"
-    assert rq_leftovers(client) == {}
+    assert leftovers_settled(client) == {}
     assert client.zcard(keys.topic_index(keys.ALL_TOPIC)) == 150
