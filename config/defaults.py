@@ -269,7 +269,7 @@ CLASSIFIER_BODY_WORDS = 80
 """Words of the body the classifier reads when a story has no summary."""
 
 EMBED_MAX_WORD_CHARS = 100
-"""Longer words are unknown to the tokenizer (as in the MiniLM tokenizer)."""
+"""Longer words are unknown to the tokenizer (as in the MPNet and MiniLM tokenizers)."""
 
 EMBED_MAX_TOKENS = 512
 """Tokens of a text the embedding reads at most (the model's own limit; the rest is ignored)."""

@@ -42,7 +42,7 @@ ROOT = Path(__file__).resolve().parents[1]
 TOPICS = ROOT / "config" / "topics.toml"
 TUNE = ROOT / "tests" / "data" / "eval-tune.jsonl"
 TEST = ROOT / "tests" / "data" / "eval-test.jsonl"
-MODEL = ROOT / "models" / "minilm-static-256"
+MODEL = ROOT / "models" / "mpnet-static-256"
 HEAD = ROOT / "models" / "topic-head.json"
 
 
@@ -235,7 +235,7 @@ def test_build_categorizer_picks_the_layers(taxonomy: Taxonomy) -> None:
 
 
 def test_missing_model_files_raise_config_error(tmp_path: Path) -> None:
-    text = _shipped_toml().replace('"../models/minilm-static-256"', f'"{tmp_path / "nope"}"')
+    text = _shipped_toml().replace('"../models/mpnet-static-256"', f'"{tmp_path / "nope"}"')
     with pytest.raises(ConfigError, match=r"embedding model file .* is missing"):
         build_categorizer(Taxonomy.from_toml(text, base=TOPICS.parent))
     text = _shipped_toml().replace('"../models/topic-head.json"', f'"{tmp_path / "head.json"}"')
@@ -254,6 +254,22 @@ def test_stale_or_malformed_head_raises_config_error() -> None:
         TopicClassifier(embedder, {k: v for k, v in head.items() if k != "fusion"})
     with pytest.raises(ConfigError, match="do not fit"):
         TopicClassifier(embedder, {**head, "bias": head["bias"][:-1]})
+
+
+def test_logit_offsets_move_the_balance(taxonomy: Taxonomy) -> None:
+    """``fusion.offsets`` adds a constant to a topic's logit before the softmax."""
+    clf = TopicClassifier.load(MODEL, HEAD)
+    head = json.loads(HEAD.read_text(encoding="utf-8"))
+    item = TaggingInput("Government raises import tariffs on steel", "Exporters fear a trade war.")
+
+    def business_score(offsets: dict[str, float]) -> float:
+        fusion = {**head["fusion"], "offsets": offsets}
+        shifted = TopicClassifier(clf.embedder, {**head, "fusion": fusion}, tokens=clf.token_logits)
+        shifted.pair_logits = clf.pair_logits
+        tags = HybridCategorizer(taxonomy, shifted).categorize(item)
+        return next((t.score for t in tags if t.slug == "business"), 0.0)
+
+    assert business_score({"business": 2.0}) > business_score({}) > business_score({"business": -2.0})
 
 
 @pytest.mark.parametrize(
@@ -282,7 +298,7 @@ def test_shipped_model_is_small_and_consistent() -> None:
     data = head["trained"]["data"]
     assert "train part" in data["wikipedia"] and "train part" in data["huffpost"]  # never test parts
     assert data["own"].startswith("tests/data/eval-tune.jsonl")  # never eval-test
-    assert "all-MiniLM-L6-v2" in meta["source"]
+    assert "all-mpnet-base-v2" in meta["source"]
     assert np.load(tokens).shape == (meta["vocab_size"], len(head["labels"]))
 
 
@@ -337,9 +353,7 @@ def embedder() -> StaticEmbedder:
         ("東京 talks", ["東", "京", "talks"]),
     ],
 )
-def test_wordpiece_matches_the_minilm_tokenizer(
-    embedder: StaticEmbedder, text: str, tokens: list[str]
-) -> None:
+def test_wordpiece_matches_the_bert_tokenizer(embedder: StaticEmbedder, text: str, tokens: list[str]) -> None:
     assert embedder.tokenizer.tokens(text) == tokens
 
 

@@ -44,7 +44,7 @@ def expected_files() -> set[str]:
         top = path.split("/")[0]
         if top not in FOLDERS or path.startswith(NOT_SHIPPED):
             continue
-        if path.endswith(".py") or path.endswith(DATA_SUFFIXES) or "/minilm-static-256/" in path:
+        if path.endswith(".py") or path.endswith(DATA_SUFFIXES) or "/mpnet-static-256/" in path:
             out.add(wheel_path(path))
     return out - {"wirefeed/models/README.md"}
 
@@ -75,7 +75,7 @@ def test_the_wheel_ships_every_module_and_data_file(wheel: Path) -> None:
     names = set(zipfile.ZipFile(wheel).namelist())
     assert expected_files() - names == set()
     assert not any(n.startswith("wirefeed/models/build/") for n in names)
-    for needed in ("wirefeed/models/minilm-static-256/embeddings.npy", "wirefeed/sample/wire-sample.txt",
+    for needed in ("wirefeed/models/mpnet-static-256/embeddings.npy", "wirefeed/sample/wire-sample.txt",
                    "wirefeed/config/topics.toml", "wirefeed/config/nginx.conf"):  # fmt: skip
         assert needed in names
 

@@ -19,7 +19,7 @@ import io
 import json
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import chain
 from pathlib import Path
 from typing import Any
@@ -85,6 +85,9 @@ class Fusion:
     under it the story gets no topic at all (it is still in ``all``)."""
     max_none: float = 1.0
     """... and only while the probability of "none of the topics" stays under this."""
+    offsets: dict[str, float] = field(default_factory=dict)
+    """Per topic, a constant added to its logit before the softmax (calibrated on the tune parts:
+    it moves the balance between neighbouring topics, e.g. business against world)."""
 
 
 class TopicClassifier:
@@ -122,6 +125,7 @@ class TopicClassifier:
                 default_min_probability=float(fusion["default_min_probability"]),
                 min_guess=float(fusion.get("min_guess", 0.0)),
                 max_none=float(fusion.get("max_none", 1.0)),
+                offsets={str(k): float(v) for k, v in fusion.get("offsets", {}).items()},
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise ConfigError(f"{source}: malformed topic head: {exc!r}") from None

@@ -1,7 +1,7 @@
 """Static sentence embeddings: text in, a unit vector out, with numpy only (no torch, no network).
 
-The model (``models/minilm-static-256``: ``vocab.txt``, ``embeddings.npy``, ``meta.json``) is one
-vector per WordPiece token of the MiniLM vocabulary, distilled from ``all-MiniLM-L6-v2`` with
+The model (``models/mpnet-static-256``: ``vocab.txt``, ``embeddings.npy``, ``meta.json``) is one
+vector per WordPiece token of the MPNet vocabulary, distilled from ``all-mpnet-base-v2`` with
 ``model2vec`` (``models/README.md``). A text's embedding is the mean of its tokens' vectors, scaled
 to unit length; :class:`WordPiece` reimplements BERT's uncased tokenizer and caches tokenized
 words. Details: "Embeddings and the tokenizer" in ``docs/categorizer.md``.

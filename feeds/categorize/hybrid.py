@@ -52,6 +52,9 @@ class HybridCategorizer:
         self._min_prob = [
             fusion.min_probability.get(self._slugs[j], fusion.default_min_probability) for j in self._known
         ]
+        labels = [classifier.labels[k] for k in self._columns]
+        self._offset = np.array([fusion.offsets.get(s, 0.0) for s in labels], dtype=np.float64)
+        """Each column's calibrated logit offset (``Fusion.offsets``; 0 for ``_none``)."""
 
     def categorize(self, item: TaggingInput) -> list[TopicTag]:
         """Topics of one story, best first; never empty."""
@@ -79,7 +82,7 @@ class HybridCategorizer:
                 if c is not None:
                     blocked[n, c] = True
         fusion = self.fusion
-        z = logits + fusion.rule_weight * np.minimum(strength, fusion.rule_cap)
+        z = logits + self._offset + fusion.rule_weight * np.minimum(strength, fusion.rule_cap)
         z[blocked] = -np.inf
         z -= np.max(np.where(blocked, -1e30, z), axis=1, keepdims=True)
         probs = np.exp(z)

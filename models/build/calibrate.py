@@ -26,6 +26,10 @@ TOPIC_PROB_GRID = (0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5)
 """Candidate ``min_probability`` of one topic, tried after the common one is chosen."""
 PROB_TIE = 0.001
 """Scores this close to the best count as a tie (about one story in a thousand on one measure)."""
+OFFSET_GRID = (-1.0, -0.5, 0.0, 0.5, 1.0, 1.5)
+"""Candidate logit offsets of one topic (``Fusion.offsets``), tried one topic at a time after the
+common ``min_probability``; a value other than 0 must raise the score by more than
+:data:`PROB_TIE`."""
 GUESS_GRID = (0.1, 0.15, 0.2)
 """Candidate ``min_guess`` values."""
 NONE_GRID = (0.3, 0.4, 0.5, 0.7)
@@ -127,7 +131,28 @@ def per_topic(tuner: Tuner, head: dict[str, Any], table: Tables | None, labels: 
         probs[topic] = base
 
 
-def calibrate(tuner: Tuner, head: dict[str, Any], table: Tables | None, labels: list[str]) -> None:
+def offsets(tuner: Tuner, head: dict[str, Any], table: Tables | None, labels: list[str]) -> None:
+    """Each topic's logit offset, one topic at a time (in ``head["fusion"]["offsets"]``): a value
+    replaces the current one only if it raises the score by more than :data:`PROB_TIE`."""
+    shift: dict[str, float] = head["fusion"].setdefault("offsets", {})
+    best = tuner.score(tuner.reports(tuner.answers(head, table)))
+    for topic in labels:
+        base = shift.get(topic, 0.0)
+        for value in OFFSET_GRID:
+            if value == base:
+                continue
+            shift[topic] = value
+            s = tuner.score(tuner.reports(tuner.answers(head, table)))
+            if s > best + PROB_TIE:
+                best, base = s, value
+                log(f"offset[{topic}]={value}: {s:.4f}")
+        shift[topic] = base
+    head["fusion"]["offsets"] = {t: v for t, v in shift.items() if v}
+
+
+def calibrate(
+    tuner: Tuner, head: dict[str, Any], table: Tables | None, labels: list[str], *, use_offsets: bool = True
+) -> None:
     """Choose the fusion settings in ``head["fusion"]`` on the tune parts (see the module docs)."""
     fusion = head["fusion"]
     fusion["min_guess"], fusion["max_none"] = 0.0, 1.0
@@ -163,6 +188,8 @@ def calibrate(tuner: Tuner, head: dict[str, Any], table: Tables | None, labels: 
     chosen = max(prob for score, prob in scored if score >= top - PROB_TIE)
     fusion["min_probability"] = {s: chosen for s in labels}
     fusion["default_min_probability"] = DEFAULT_MIN_PROBABILITY
+    if use_offsets:
+        offsets(tuner, head, table, labels)
     per_topic(tuner, head, table, labels)
     best_guess: tuple[float, float, float] | None = None
     for guess in GUESS_GRID:

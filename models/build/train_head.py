@@ -28,8 +28,9 @@ topics plus ``_none`` (HuffPost's off-topic categories: food, travel, weddings..
    :data:`OWN_FOLDS` parts; each part is tagged by a model trained the same way without it, so
    our stories, which are also training data, count in the choice without being seen by the
    model that tags them), with the real :class:`HybridCategorizer`: the fusion weights
-   (how much the rules add; when the classifier overrules them), ``min_probability`` (when the
-   classifier adds a topic on its own), all by the same score, and the abstention pair ``min_guess`` /
+   (how much the rules add; when the classifier overrules them), each topic's logit offset (the
+   balance between neighbouring topics), ``min_probability`` (when the classifier adds a topic on
+   its own), all by the same score, and the abstention pair ``min_guess`` /
    ``max_none`` that leaves the most off-topic tune headlines untagged while the coverage of each
    corpus stays >= ``calibrate.TARGET_COVERAGE`` (in ``calibrate.py``).
 
@@ -71,7 +72,7 @@ from wirefeed.feeds.categorize.evaluate import read_eval  # noqa: E402
 from wirefeed.feeds.categorize.taxonomy import Taxonomy  # noqa: E402
 
 TUNE = ROOT / "tests" / "data" / "eval-tune.jsonl"
-MODEL = ROOT / "models" / "minilm-static-256"
+MODEL = ROOT / "models" / "mpnet-static-256"
 HEAD = ROOT / "models" / "topic-head.json"
 TOKENS_NAME = "topic-tokens.npy"
 TOPICS = ROOT / "config" / "topics.toml"
