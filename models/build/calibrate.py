@@ -39,6 +39,19 @@ TARGET_COVERAGE = 0.975
 DEFAULT_MIN_PROBABILITY = 0.5
 
 
+
+def start_fusion() -> dict[str, Any]:
+    """The fusion settings calibration starts from (:func:`calibrate` then chooses them)."""
+    return {
+        "rule_weight": 1.0,
+        "rule_cap": RULE_CAP,
+        "rule_floor": 0.05,
+        "min_probability": {},
+        "default_min_probability": DEFAULT_MIN_PROBABILITY,
+        "min_guess": 0.0,
+        "max_none": 1.0,
+    }
+
 def log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 

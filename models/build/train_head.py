@@ -59,7 +59,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import corpora  # noqa: E402
-from calibrate import DEFAULT_MIN_PROBABILITY, RULE_CAP, Fold, Tuner, calibrate  # noqa: E402
+from calibrate import Fold, Tuner, calibrate, start_fusion  # noqa: E402
 from token_tuning import Tables, TokenTuning, adam, batches, softmax_grad, tune_tokens  # noqa: E402
 
 from wirefeed.feeds.categorize.classifier import (  # noqa: E402
@@ -259,15 +259,7 @@ def main() -> int:
     parts = corpora.splits(folder, none=True)
     own = read_eval(TUNE)
     weights, bias, table = learn(args, embedder, labels, parts, own)
-    fusion = {
-        "rule_weight": 1.0,
-        "rule_cap": RULE_CAP,
-        "rule_floor": 0.05,
-        "min_probability": {},
-        "default_min_probability": DEFAULT_MIN_PROBABILITY,
-        "min_guess": 0.0,
-        "max_none": 1.0,
-    }
+    fusion = start_fusion()
     sha = embedder.meta["embeddings_sha256"]
     head = head_dict(labels, weights, bias, sha, fusion)
     tune = {c: [r for r in p["tune"] if r["topic"] != NONE_LABEL] for c, p in parts.items()}

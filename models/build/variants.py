@@ -28,12 +28,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import corpora
 import train_head as th
-from calibrate import DEFAULT_MIN_PROBABILITY, RULE_CAP, Tuner, calibrate
+from calibrate import Tuner, calibrate, start_fusion
 from token_tuning import Tables
 
 from wirefeed.feeds.categorize.classifier import NONE_LABEL
 from wirefeed.feeds.categorize.embed import StaticEmbedder
-from wirefeed.feeds.categorize.evaluate import GROUP_NAMES, read_eval
+from wirefeed.feeds.categorize.evaluate import GROUP_NAMES, evaluate, read_eval
 from wirefeed.feeds.categorize.taxonomy import Taxonomy
 
 VARIANTS: dict[str, dict[str, Any]] = {
@@ -92,24 +92,14 @@ def main() -> int:
     parts = corpora.splits(corpora.data_dir(), none=True)
     own = read_eval(th.TUNE)
     head, tables, folds = trained(args.variant, args, embedder, labels=labels, parts=parts, own=own)
-    head["fusion"] = {
-        "rule_weight": 1.0,
-        "rule_cap": RULE_CAP,
-        "rule_floor": 0.05,
-        "min_probability": {},
-        "default_min_probability": DEFAULT_MIN_PROBABILITY,
-        "min_guess": 0.0,
-        "max_none": 1.0,
-    }
+    head["fusion"] = start_fusion()
     tune = {c: [r for r in p["tune"] if r["topic"] != NONE_LABEL] for c, p in parts.items()}
     off = [r for p in parts.values() for r in p["tune"] if r["topic"] == NONE_LABEL]
     tuner = Tuner(taxonomy, embedder, tune, off, folds)
     calibrate(tuner, head, tables, topics, use_offsets=not args.no_offsets)
-    reps = tuner.reports(tuner.answers(head, tables))
-    both = [r for c in ("wikipedia", "huffpost") for r in tune[c]]
     answers = tuner.answers(head, tables)
-    from wirefeed.feeds.categorize.evaluate import evaluate
-
+    reps = tuner.reports(answers)
+    both = [r for c in ("wikipedia", "huffpost") for r in tune[c]]
     reps["both"] = evaluate(both, answers["wikipedia"] + answers["huffpost"], set(topics))
     print(f"variant {args.variant} model {args.model.name} offsets {not args.no_offsets}")
     print(json.dumps(head["fusion"]))
