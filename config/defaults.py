@@ -155,6 +155,9 @@ COMMIT_LOCK_SECONDS = 10.0
 COMMIT_LOCK_WAIT_SECONDS = 60.0
 """Longest a batch waits for the commit lock before its job fails (and rq retries it)."""
 
+COMMIT_LOCK_POLL_SECONDS = 0.002
+"""Longest pause between two tries at a busy commit lock (held a few ms: a longer pause idles)."""
+
 JOB_TIMEOUT = 600
 """Seconds an rq job may run before rq stops it."""
 

@@ -1,7 +1,8 @@
 """Two workers storing batches at once (issue 15): the interleavings, run deterministically.
 
-Worker A plans its batch; at ``run_batch``'s ``before_commit`` seam, worker B stores a whole
-ingest; then A commits. Without the re-check under the commit lock (``Lookup.stale``), A would
+Worker A plans its batch; at one of ``run_batch``'s seams, worker B stores a whole ingest: before
+A's catch-up (``Lookup.catch_up``, no lock) or after it, just before the commit lock (then the
+re-check under the lock, ``Lookup.recheck``, must see it); then A commits. Without them A would
 overwrite B's version of a story it had read before B wrote it, or store a second story for one
 B had just created. The real pipeline against the real Redis; the jobs run in this process.
 """
@@ -31,10 +32,19 @@ def _submit(ctx: context.WorkerContext, title: str) -> str:
     return ingests.submit(ctx.redis, ctx.settings, f"-\n{title}\n".encode(), source="test").ingest_id
 
 
+SEAMS = ["before_catch_up", "before_commit"]
+"""Where in A's ``run_batch`` B runs: after A's plan, before or after A's catch-up."""
+
+
 def _worker_a_with_b_between(
-    ctx: context.WorkerContext, a_title: str, b_title: str, *, trim_log: bool = False
+    ctx: context.WorkerContext,
+    a_title: str,
+    b_title: str,
+    *,
+    trim_log: bool = False,
+    seam: str = "before_commit",
 ) -> None:
-    """Worker A runs its ingest; between A's plan and A's commit, B runs a whole ingest (and,
+    """Worker A runs its ingest; at ``seam`` (after A's plan), B runs a whole ingest (and,
     with ``trim_log``, the log of recent stories loses everything, as after many batches)."""
     ran: list[str] = []
 
@@ -48,7 +58,7 @@ def _worker_a_with_b_between(
     a = _submit(ctx, a_title)
     batches = pipeline.run_ingest(ctx, a)["batches"]
     assert batches == 1
-    pipeline.run_batch(ctx, a, 0, render=False, before_commit=worker_b)
+    pipeline.run_batch(ctx, a, 0, render=False, **{seam: worker_b})  # type: ignore[arg-type]
     assert ran == [b_title]
 
 
@@ -62,11 +72,12 @@ def _stories(client: redis.Redis) -> list[str]:
     return [i.decode() for i in client.zrange(keys.topic_index(keys.ALL_TOPIC), 0, -1)]
 
 
-def test_a_story_changed_after_it_was_read_is_not_overwritten(ctx: context.WorkerContext) -> None:
+@pytest.mark.parametrize("seam", SEAMS)
+def test_a_story_changed_after_it_was_read_is_not_overwritten(ctx: context.WorkerContext, seam: str) -> None:
     pipeline.run_express(ctx, _submit(ctx, FIRST))
     home = story_id("WIRE", FIRST)
     # A finds the story by its near title (read before it is watched); B makes version 2 meanwhile.
-    _worker_a_with_b_between(ctx, A_TITLE, B_TITLE)
+    _worker_a_with_b_between(ctx, A_TITLE, B_TITLE, seam=seam)
     story = ctx.store.get(home)
     assert story is not None and _stories(ctx.redis) == [home]
     # B's version stands: A's item is older than B's (stamped at A's split), so A's plan, made
@@ -76,12 +87,13 @@ def test_a_story_changed_after_it_was_read_is_not_overwritten(ctx: context.Worke
     assert ctx.redis.hget(keys.ALIAS, story_id("WIRE", A_TITLE)) == home.encode()
 
 
+@pytest.mark.parametrize("seam", SEAMS)
 @pytest.mark.parametrize("trim_log", [False, True], ids=["from-the-log", "log-trimmed"])
 def test_two_versions_of_a_new_story_stored_at_once_make_one_story(
-    ctx: context.WorkerContext, trim_log: bool
+    ctx: context.WorkerContext, trim_log: bool, seam: str
 ) -> None:
     # A plans its item as a new story; meanwhile B stores another version of it as a new story.
-    _worker_a_with_b_between(ctx, A_TITLE, B_TITLE, trim_log=trim_log)
+    _worker_a_with_b_between(ctx, A_TITLE, B_TITLE, trim_log=trim_log, seam=seam)
     home = story_id("WIRE", B_TITLE)
     assert _stories(ctx.redis) == [home]
     story = ctx.store.get(home)
@@ -89,10 +101,11 @@ def test_two_versions_of_a_new_story_stored_at_once_make_one_story(
     assert ctx.redis.hget(keys.ALIAS, story_id("WIRE", A_TITLE)) == home.encode()
 
 
-def test_a_different_story_stored_meanwhile_changes_nothing(ctx: context.WorkerContext) -> None:
+@pytest.mark.parametrize("seam", SEAMS)
+def test_a_different_story_stored_meanwhile_changes_nothing(ctx: context.WorkerContext, seam: str) -> None:
     """A new near candidate that the identity rules tell apart: A's plan stands (one attempt)."""
     other = "Israeli strikes kill 24 in Lebanon, health officials say"
-    _worker_a_with_b_between(ctx, A_TITLE, other)
+    _worker_a_with_b_between(ctx, A_TITLE, other, seam=seam)
     assert sorted(_stories(ctx.redis)) == sorted([story_id("WIRE", A_TITLE), story_id("WIRE", other)])
 
 
@@ -112,6 +125,24 @@ def test_without_the_recheck_both_races_lose_a_story(
         assert B_TITLE not in [s.title for s in ctx.store.revisions(story.id)]
     else:
         assert len(_stories(ctx.redis)) == 2  # one story stored twice
+
+
+def test_the_catch_up_takes_a_story_stored_before_it_without_the_recheck(
+    ctx: context.WorkerContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """B stores a version of A's new story before A's catch-up: the catch-up alone (no lock)
+    takes it, and the re-check under the lock has nothing left to match."""
+    matched: list[dict[int, str] | None] = []
+    recheck = Lookup.recheck
+
+    def spy(self: Lookup, *args: object) -> dict[int, str] | None:
+        matched.append(recheck(self, *args))  # type: ignore[arg-type]
+        return matched[-1]
+
+    monkeypatch.setattr(Lookup, "recheck", spy)
+    _worker_a_with_b_between(ctx, A_TITLE, B_TITLE, seam="before_catch_up")
+    assert _stories(ctx.redis) == [story_id("WIRE", B_TITLE)]
+    assert matched[-1] == {}  # A's commit: nothing for the re-check to take
 
 
 def test_a_lock_left_by_a_dead_worker_expires(ctx: context.WorkerContext) -> None:

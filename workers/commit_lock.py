@@ -1,9 +1,10 @@
 """The commit lock: one batch at a time between the re-check of its lookup and its MULTI/EXEC.
 
 Held for a few milliseconds per batch (the re-check's reads and the EXEC), never while a batch
-is categorized. The lock key is WATCHed by its holder and deleted inside the commit's MULTI, so a
-holder that was too slow (its lock expired and another worker took it) fails its EXEC rather
-than commit beside the other.
+is categorized or caught up; a worker waiting for it tries again within
+``COMMIT_LOCK_POLL_SECONDS``. The lock key is WATCHed by its holder and deleted inside the
+commit's MULTI, so a holder that was too slow (its lock expired and another worker took it)
+fails its EXEC rather than commit beside the other.
 """
 
 from __future__ import annotations
@@ -38,13 +39,13 @@ class CommitLock:
         """Wait for the lock (``COMMIT_LOCK_WAIT_SECONDS`` at most: then the job fails and rq
         retries it) and take it for ``COMMIT_LOCK_SECONDS``."""
         deadline = time.monotonic() + defaults.COMMIT_LOCK_WAIT_SECONDS
-        pause = 0.0005
+        pause = defaults.COMMIT_LOCK_POLL_SECONDS / 4
         ttl = int(defaults.COMMIT_LOCK_SECONDS * 1000)
         while not self.r.set(self.KEY, self.token, nx=True, px=ttl):
             if time.monotonic() > deadline:
                 raise WirefeedError(f"the commit lock was busy for {defaults.COMMIT_LOCK_WAIT_SECONDS} s")
             time.sleep(pause)
-            pause = min(2 * pause, 0.02)
+            pause = min(2 * pause, defaults.COMMIT_LOCK_POLL_SECONDS)
 
     def release(self) -> None:
         """Give the lock up if this holder still has it (not needed after a commit deleted it)."""

@@ -1,17 +1,19 @@
-"""Which stored story each group of a batch is a version of: the lookup before the plan, and its
-re-check just before the commit (see the pseudocode in :mod:`wirefeed.workers.pipeline`).
+"""Which stored story each group of a batch is a version of: the lookup before the plan, its
+catch-up after the plan, and its re-check just before the commit (see the pseudocode in
+:mod:`wirefeed.workers.pipeline`).
 
 Two workers may store batches at the same time. The lookup reads stories found by alias or near
 title before they are watched, and a story another worker stores meanwhile may be the one a group
-that looked new is a version of. So, under the commit lock (:mod:`wirefeed.workers.commit_lock`)
-and with the found stories WATCHed, :meth:`Lookup.recheck` reads once more what the plan relied on:
-the found stories (byte for byte), the aliases of the new groups' titles, and the stories logged
-since the lookup read the index (``wf:nearrecent``, one entry per saved batch: the stories given
-LSH entries, with their titles), whose buckets are matched against the new groups' entries. A
-changed story or a new alias means the batch is planned again; a logged story that the identity
-rules accept for a new group is WATCHed and taken, and the plan made again under the lock;
-anything else stays as planned.
-"""
+that looked new is a version of. Every saved batch logs the stories it gave LSH entries, with
+their titles (``wf:nearrecent``). Once the batch is planned, :meth:`Lookup.catch_up` matches the
+new groups' buckets against the stories logged since the lookup read the index, without any
+lock, and moves its mark past them. Then, under the commit lock
+(:mod:`wirefeed.workers.commit_lock`) and with the found stories WATCHed, :meth:`Lookup.recheck`
+reads once more what the plan relied on: the found stories (byte for byte), the aliases of the
+new groups' titles, and the stories logged since the catch-up (usually none: the lock is held
+for a few round trips). A changed story or a new alias means the batch is planned again; a logged
+story that the identity rules accept for a new group is taken (WATCHed, under the lock) and the
+plan made again; anything else stays as planned."""
 
 from __future__ import annotations
 
@@ -51,6 +53,19 @@ class Lookup:
         """The keys of the found stories (a pipeline WATCHes them before :meth:`recheck`)."""
         return [keys.story(i) for i in self.raw]
 
+    def catch_up(self, store: StoryStore, groups: list[list[Incoming]]) -> dict[int, str] | None:
+        """Before the commit lock: the new groups that stories logged since :attr:`mark` take
+        (group number -> story id; usually none), with :attr:`mark` moved past them, so that
+        :meth:`recheck` under the lock matches only what was logged after this; ``None`` if the
+        log no longer reaches back (:meth:`recheck` then reads the index again)."""
+        if not self.entries:
+            return {}
+        got = near_index.recent_since(store.r, self.mark)
+        if got is None:
+            return None
+        recent, self.mark = got
+        return self._logged_matches(store, groups, recent)
+
     def recheck(self, store: StoryStore, groups: list[list[Incoming]]) -> dict[int, str] | None:
         """What changed since the lookup, with the commit lock held and the found stories
         WATCHed: ``None`` if the batch must be planned again (a found story changed, or a title
@@ -66,24 +81,27 @@ class Lookup:
             return None
         if not new:
             return {}
-        recent = near_index.recent_since(store.r, self.mark)
-        if recent is None:
-            flat = [e for gi in new for e in self.entries[gi]]
-            hits = iter(store.near_candidates(flat, *_span(store, [groups[gi] for gi in new])))
-            fresh = {gi: {i for _ in self.entries[gi] for i in next(hits)} - self.seen[gi] for gi in new}
-            docs = _docs(store, [i for found in fresh.values() for i in found])[1]
-        elif not recent:
+        got = near_index.recent_since(store.r, self.mark)
+        if got is not None:
+            return self._logged_matches(store, groups, got[0])
+        flat = [e for gi in new for e in self.entries[gi]]
+        hits = iter(store.near_candidates(flat, *_span(store, [groups[gi] for gi in new])))
+        fresh = {gi: {i for _ in self.entries[gi] for i in next(hits)} - self.seen[gi] for gi in new}
+        return _matched(store, groups, fresh, _docs(store, [i for found in fresh.values() for i in found])[1])
+
+    def _logged_matches(
+        self, store: StoryStore, groups: list[list[Incoming]], recent: list[list[Any]]
+    ) -> dict[int, str]:
+        """The new groups that these logged stories (:func:`near_index.recent_since`) take."""
+        if not recent:
             return {}
-        else:
-            docs, fresh = {}, _logged_candidates(self.entries, new, recent)
-            wanted = set().union(*fresh.values())
-            for sid, agency, updated, version, title, _ in recent:  # oldest first: the last wins
-                if sid in wanted:
-                    docs[sid] = {"title": title, "agency": agency, "updated": updated, "v": version}
-        fresh = {gi: found for gi, found in fresh.items() if found}
-        if not fresh:
-            return {}
-        return {gi: sid for gi, sid in _near_matches(store, groups, fresh, docs).items() if sid}
+        fresh = _logged_candidates(self.entries, sorted(self.entries), recent)
+        wanted = set().union(*fresh.values())
+        docs: dict[str, dict[str, Any]] = {}
+        for sid, agency, updated, version, title, _ in recent:  # oldest first: the last wins
+            if sid in wanted:
+                docs[sid] = {"title": title, "agency": agency, "updated": updated, "v": version}
+        return _matched(store, groups, fresh, docs)
 
     def adopt(self, store: StoryStore, matches: dict[int, str]) -> bool:
         """Take the stories :meth:`recheck` matched (WATCHed by the caller first) as the groups'
@@ -137,6 +155,19 @@ def find_stored(store: StoryStore, groups: list[list[Incoming]]) -> Lookup:
             lookup.raw[sid] = cand_raw[sid]
             del lookup.entries[gi], lookup.seen[gi]
     return lookup
+
+
+def _matched(
+    store: StoryStore,
+    groups: Sequence[list[Incoming]],
+    fresh: dict[int, set[str]],
+    docs: dict[str, dict[str, Any]],
+) -> dict[int, str]:
+    """:func:`_near_matches` of the groups with candidates, keeping only the groups matched."""
+    fresh = {gi: found for gi, found in fresh.items() if found}
+    if not fresh:
+        return {}
+    return {gi: sid for gi, sid in _near_matches(store, groups, fresh, docs).items() if sid}
 
 
 def _logged_candidates(

@@ -35,11 +35,14 @@ In pseudocode (each step names the function, and the module, that runs it)::
             same text seen before  -> unchanged        #   re-ingest creates nothing, renders nothing
             new text               -> new version      #   same id and guid, updated bumped, revision kept
             categorizer.categorize_many(stories whose text changed)
+        lookup.catch_up()                             #   no lock: stories stored since the lookup
+                                                      #   (wf:nearrecent) that take new groups ->
+                                                      #   adopt, plan again; the mark moves past them
         store.prepare_save(changes)                   #   JSON and merged writes, before the lock
         take the commit lock                          # workers.commit_lock: one batch commits at a time
         WATCH the found stories; lookup.recheck()     #   a found story changed -> plan again; stories
-                                                      #   stored since the lookup (wf:nearrecent) that
-                                                      #   take new groups -> WATCH, adopt, plan again
+                                                      #   stored since the catch-up (usually none)
+                                                      #   that take new groups -> WATCH, adopt, plan again
         MULTI                                         #   all or nothing, under WATCH of batch and stories
             store.queue_save(prepared)                #   stories, indexes, LSH buckets, topic stamps
             note_stored                               # workers.record
@@ -120,6 +123,7 @@ def run_batch(
     batch_no: int,
     *,
     render: bool = True,
+    before_catch_up: Callable[[], None] | None = None,
     before_commit: Callable[[], None] | None = None,
 ) -> dict[str, int]:
     """Tag and store one batch, exactly once however often it runs; the batch that completes
@@ -127,13 +131,14 @@ def run_batch(
 
     The stories are written in one MULTI/EXEC that also deletes the batch and notes its counts
     and log entries, under WATCH of the batch and of every story it touches, and under the
-    commit lock, with the lookup re-checked first (:mod:`.lookup`): if another worker changed a
-    story the batch read, the batch is planned again; if it stored a story one of the batch's new
-    groups is a version of, that story is taken and the plan made again under the lock (either
-    way with the categorizer results kept); if this worker dies at any point, a re-run
-    either does everything or finds the batch gone and only finishes the bookkeeping (which, at
-    the last batch, completes the ingest). ``before_commit`` runs between the plan and the
-    commit (tests run another worker's batch there).
+    commit lock, with the lookup caught up after the plan and re-checked under the lock
+    (:mod:`.lookup`): if another worker changed a story the batch read, the batch is planned
+    again; if it stored a story one of the batch's new groups is a version of, that story is
+    taken and the plan made again (either way with the categorizer results kept); if this
+    worker dies at any point, a re-run either does everything or finds the batch gone and only
+    finishes the bookkeeping (which, at the last batch, completes the ingest).
+    ``before_catch_up`` runs between the plan and the catch-up, ``before_commit`` between the
+    catch-up and the commit (tests run another worker's batch there).
     """
     r = ctx.redis
     batch_key = keys.batch(f"{ingest_id}:{batch_no}")
@@ -150,8 +155,10 @@ def run_batch(
                     break
                 batch = decode_batch(raw)
                 pipe.watch(*{keys.story(i.exact_id) for g in batch.groups for i in g})
-                lookup = find_stored(ctx.store, batch.groups)
-                plan = plan_batch(ctx, batch.source, batch.groups, lookup.stories, tags)
+                planned = _look_up_and_plan(ctx, batch, tags, before_catch_up)
+                if planned is None:  # a story the catch-up found is gone already
+                    continue
+                lookup, plan = planned
                 prepared = ctx.store.prepare_save(plan.changes, clock.now_micros())
                 if before_commit is not None:
                     before_commit()
@@ -192,6 +199,23 @@ def run_batch(
     if complete:
         finish(ctx, ingest_id, render=render)
     return counts
+
+
+def _look_up_and_plan(
+    ctx: WorkerContext, batch: Batch, tags: Tags, before_catch_up: Callable[[], None] | None
+) -> tuple[Lookup, Plan] | None:
+    """Find each group's stored story, plan the batch, and catch the lookup up with the stories
+    stored meanwhile (planning again if they take new groups); ``None``: plan it all again."""
+    lookup = find_stored(ctx.store, batch.groups)
+    plan = plan_batch(ctx, batch.source, batch.groups, lookup.stories, tags)
+    if before_catch_up is not None:
+        before_catch_up()
+    caught = lookup.catch_up(ctx.store, batch.groups)
+    if caught:
+        if not lookup.adopt(ctx.store, caught):
+            return None
+        plan = plan_batch(ctx, batch.source, batch.groups, lookup.stories, tags)
+    return lookup, plan
 
 
 def _under_lock(

@@ -124,15 +124,18 @@ def recent_mark(r: redis.Redis) -> Mark:
     return int(count or 0), last[0][0].decode() if last else "0-0"
 
 
-def recent_since(r: redis.Redis, mark: Mark) -> list[list[Any]] | None:
-    """The stories logged after ``mark``, or ``None`` if the log (capped) lost some of them."""
+def recent_since(r: redis.Redis, mark: Mark) -> tuple[list[list[Any]], Mark] | None:
+    """The stories logged after ``mark`` and where the log ends after them, or ``None`` if the
+    log (capped) lost some of them."""
     pipe = r.pipeline(transaction=True)
     pipe.get(keys.NEAR_RECENT_COUNT)
     pipe.xrange(keys.NEAR_RECENT, min=f"({mark[1]}", max="+")
     count, after = pipe.execute()
-    if len(after) != int(count or 0) - mark[0]:
+    total = int(count or 0)
+    if len(after) != total - mark[0]:
         return None
-    return [story for _, entry in after for story in _decode_recent(entry)]
+    end = (total, after[-1][0].decode()) if after else mark
+    return [story for _, entry in after for story in _decode_recent(entry)], end
 
 
 def _decode_recent(entry: dict[bytes, bytes]) -> list[list[Any]]:
