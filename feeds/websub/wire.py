@@ -7,10 +7,11 @@ answer's header through :mod:`email.parser`, which was about half of a delivery'
 (:func:`request_bytes`), and :func:`exchange` reads the answer's status line and the three
 header fields that frame it (``Content-Length``, ``Transfer-Encoding``, ``Connection``), then
 its body: by length, chunked, or to the connection's end; 1xx interim answers are skipped.
-The guarantees are those of :func:`wirefeed.feeds.websub.net.read_answer`: the whole answer
-within the timeout, at most ``WEBSUB_MAX_ANSWER_BYTES`` of its body read, no redirect followed
-(a 3xx is an answer like any other), and a connection is reusable only if its answer was read
-exactly to its end on HTTP/1.1 without ``Connection: close``.
+The guarantees are those of :func:`wirefeed.feeds.websub.net.read_answer`: the answer within
+the timeout (checked before each read; one read waits at most the timeout), at most
+``WEBSUB_MAX_ANSWER_BYTES`` of its body read, no redirect followed (a 3xx is an answer like any
+other), and a connection is reusable only if its answer was read exactly to its end on HTTP/1.1
+without ``Connection: close``.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from __future__ import annotations
 import re
 import socket
 import ssl
+import struct
 import time
 from collections.abc import Mapping
 
@@ -32,12 +34,26 @@ _NO_BODY = (204, 304)
 class Connection:
     """A socket to one checked address (plain, or TLS verified for the host name)."""
 
-    __slots__ = ("host", "sock")
+    __slots__ = ("host", "sock", "timeout")
 
-    def __init__(self, sock: socket.socket, host: bytes) -> None:
+    def __init__(self, sock: socket.socket, host: bytes, timeout: float) -> None:
         self.sock = sock
         self.host = host
         """The ``Host`` field of its requests."""
+        self.timeout = 0.0
+        self.set_timeout(timeout)
+
+    def set_timeout(self, timeout: float) -> None:
+        """Each send and each read gives up after ``timeout`` seconds. The socket blocks and
+        the kernel keeps the time (``SO_SNDTIMEO``, ``SO_RCVTIMEO``): a Python timeout would
+        cost a ``poll`` (and a turn of the GIL) before every send and read."""
+        if timeout != self.timeout:
+            self.sock.settimeout(None)
+            wait = max(timeout, 0.001)  # 0 would mean: wait for ever
+            value = struct.pack("ll", int(wait), int(wait % 1 * 1e6))
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, value)
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, value)
+            self.timeout = timeout
 
     def close(self) -> None:
         self.sock.close()
@@ -79,11 +95,12 @@ class _Reader:
 
     def more(self) -> bool:
         """Read what the peer sent next; False at the connection's end."""
-        left = self.deadline - time.monotonic()
-        if left <= 0:
+        if time.monotonic() > self.deadline:
             raise TimeoutError("the answer took longer than the timeout")
-        self.sock.settimeout(left)
-        chunk = self.sock.recv(65536)
+        try:
+            chunk = self.sock.recv(65536)
+        except (BlockingIOError, ssl.SSLWantReadError):  # SO_RCVTIMEO ran out
+            raise TimeoutError("no answer within the timeout") from None
         if not chunk:
             self.eof = True
             return False
@@ -112,10 +129,12 @@ def exchange(conn: Connection, request: bytes, timeout: float) -> tuple[int, byt
     """Send ``request`` and read its answer: ``(status, body, reusable)``, the body cut at
     ``WEBSUB_MAX_ANSWER_BYTES``. Raises ``OSError`` (``ConnectionResetError`` when the peer
     closed the connection before answering: a kept one it had dropped) or :class:`AnswerInvalid`."""
-    sock = conn.sock
-    sock.settimeout(timeout)
-    sock.sendall(request)
-    rd = _Reader(sock, timeout)
+    conn.set_timeout(timeout)
+    try:
+        conn.sock.sendall(request)
+    except (BlockingIOError, ssl.SSLWantWriteError):  # SO_SNDTIMEO ran out
+        raise TimeoutError("the callback did not take the request within the timeout") from None
+    rd = _Reader(conn.sock, timeout)
     if not rd.more():
         raise ConnectionResetError("the callback closed the connection without answering")
     while True:
@@ -199,4 +218,4 @@ def connect(
     except BaseException:
         sock.close()
         raise
-    return Connection(sock, host_field(host, port, scheme))
+    return Connection(sock, host_field(host, port, scheme), timeout)
