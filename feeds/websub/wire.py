@@ -28,7 +28,6 @@ from wirefeed.errors import AnswerInvalid, DeliveryFailed
 
 _PATH_OK = re.compile(rb"[\x21-\x7e]+")
 """What a request target may hold (as http.client: no control character, no space)."""
-_NO_BODY = (204, 304)
 
 
 class Connection:
@@ -143,7 +142,7 @@ def exchange(conn: Connection, request: bytes, timeout: float) -> tuple[int, byt
             break
     cap = defaults.WEBSUB_MAX_ANSWER_BYTES
     keep = version == b"HTTP/1.1" and b"close" not in fields.get(b"connection", b"").lower()
-    if status in _NO_BODY:
+    if status in (204, 304):  # no body, whatever the fields say
         body, complete = b"", True
     elif b"chunked" in fields.get(b"transfer-encoding", b"").lower():
         body, complete = _chunked(rd, cap)
