@@ -10,7 +10,8 @@ In pseudocode (batches in Redis are :mod:`wirefeed.feeds.websub.batches`)::
         the current document of each (topic, format), read once (rendered if missing or stale)
         check_callback once per callback host and port     #   every address allowed, else refused
         deliver: at most websub_concurrency in flight, websub_host_connections per host, over
-            kept-alive connections pinned to the checked addresses (feeds.websub.pool);
+            kept-alive connections pinned to the checked addresses (feeds.websub.pool); a
+            delivery thread that ends one takes the next itself (_Turns);
             POST body, Content-Type, Link rel=hub/self, X-Hub-Signature with the sub's secret
         every WEBSUB_SETTLE_EVERY outcomes, one MULTI: record them, take them out of the set;
             2xx, 410 (unsubscribed), refused: done; else -> the set of the next attempt
@@ -203,6 +204,8 @@ class _Turns:
         self.host_cap = host_cap
         self.runners = min(cap, len(tasks))
         self.deadline = time.monotonic() + defaults.WEBSUB_BATCH_BUDGET
+        self.stopped = False
+        """The job's thread gave up (an error): no task starts any more."""
         self.made: list[Result] = []
         self.done: queue.SimpleQueue[list[Result] | None] = queue.SimpleQueue()
         self.lock = threading.Lock()
@@ -226,7 +229,7 @@ class _Turns:
                 if len(self.made) >= defaults.WEBSUB_SETTLE_EVERY:
                     self.done.put(self.made)
                     self.made = []
-            if self.ready and time.monotonic() < self.deadline:
+            if self.ready and not self.stopped and time.monotonic() < self.deadline:
                 host = self.ready.popleft()
                 self.busy[host] += 1
                 if len(self.per_host[host]) > 1 and self.busy[host] < self.host_cap:
@@ -250,9 +253,12 @@ def dispatch(
         return []
     for _ in range(turns.runners):
         deliverer.submit(lambda: turns.run(deliverer, settings.websub_timeout))
-    while (made := turns.done.get()) is not None:
-        for task, status, error in made:
-            record(_outcome(task, status, error))
+    try:
+        while (made := turns.done.get()) is not None:
+            for task, status, error in made:
+                record(_outcome(task, status, error))
+    finally:
+        turns.stopped = True  # after an error: the job's rerun makes what is left
     return [t for waiting in turns.per_host.values() for t in waiting]
 
 
