@@ -246,8 +246,9 @@ def dispatch(
     deliverer: Deliverer, tasks: list[Task], settings: Settings, record: Callable[[Outcome], None]
 ) -> list[Task]:
     """Run ``tasks`` on the delivery threads, at most ``websub_concurrency`` at once and
-    ``websub_host_connections`` per host (hosts take turns), recording each outcome as it comes;
-    return those not started within ``WEBSUB_BATCH_BUDGET`` seconds."""
+    ``websub_host_connections`` per host (hosts take turns), recording the outcomes
+    ``WEBSUB_SETTLE_EVERY`` at a time as they come; return those not started within
+    ``WEBSUB_BATCH_BUDGET`` seconds."""
     turns = _Turns(tasks, settings.websub_host_connections, settings.websub_concurrency)
     if not turns.runners:
         return []
