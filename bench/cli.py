@@ -38,6 +38,13 @@ def _scenario(text: str) -> int:
     return n
 
 
+def _push_case(text: str) -> tuple[int, int]:
+    n, _, topics = text.partition(":")
+    if not n.isdigit() or not (topics or "1").isdigit():
+        raise argparse.ArgumentTypeError(f"not N[:TOPICS]: {text!r}")
+    return int(n), int(topics or 1)
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="python -m bench",
@@ -49,6 +56,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--runs", type=int, help="runs per figure (median); default 3, 1 with --quick")
     p.add_argument("--categorizers", type=int, default=2, help="categorizer workers (default 2)")
+    p.add_argument(
+        "--push-case",
+        type=_push_case,
+        action="append",
+        metavar="N[:TOPICS]",
+        help="scenario 6: only this case, N subscribers over TOPICS topics (default 1; repeatable)",
+    )
     p.add_argument(
         "--write",
         action=argparse.BooleanOptionalAction,
@@ -114,6 +128,8 @@ def main(argv: list[str] | None = None) -> int:
     plan = Plan.quick() if args.quick else Plan()
     if args.runs:
         plan = Plan(**{**plan.__dict__, "runs": args.runs})
+    if args.push_case:
+        plan = Plan(**{**plan.__dict__, "push_cases": tuple(args.push_case)})
     chosen = sorted(set(args.scenario or SCENARIOS))
     missing = [t for t in ("nginx", "wrk") if shutil.which(t) is None and 2 in chosen]
     if missing:

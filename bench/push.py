@@ -14,7 +14,7 @@ only measure the hub's rate limits, which the bench raises:
   callback's first delivery;
 - **deliveries/s**: subscribers / that time;
 - **CPU per delivery**: CPU (user + system) of the websub worker processes and their rq
-  schedulers, per POST made (retries included);
+  schedulers, per POST made (retries included); beside it, the receiver's and Redis's;
 - **worker memory**: peak RSS of the largest websub worker (``Plan.push_workers`` of them,
   started afresh for every case and design).
 
@@ -65,6 +65,10 @@ class Result:
     rate: float
     cpu_ms: float
     """Websub worker CPU per POST made."""
+    receiver_ms: float
+    """The receiver's CPU per POST."""
+    redis_ms: float
+    """Redis's CPU per POST (everything the stack asked of it meanwhile)."""
     rss_mib: float
     posts: int
     express_cpu_ms: float
@@ -168,7 +172,10 @@ class Push:
         h = self.h
         self.receiver.request("POST", "/reset")
         pids = [p for pid in websub for p in (pid, *descendants(pid))]
+        assert h.stack.redis_server is not None and h.stack.redis_server.proc is not None
+        others = [h.stack.children["push-receiver"].pid, h.stack.redis_server.proc.pid]
         cpu0, ex0 = _cpu_seconds(pids), _cpu_seconds([express_pid])
+        rec0, red0 = (_cpu_seconds([p]) for p in others)
         self.trigger += 1
         dump = generate(1 if topics == 1 else 300, seed=1000 + self.trigger)
         slugs = sorted({t.rsplit("/", 1)[1].split(".")[0] for t in self.topics[:topics]})
@@ -181,11 +188,13 @@ class Push:
             time.sleep(0.1)
         s = self.stats()
         cpu = _cpu_seconds(pids) - cpu0
+        rec, red = (_cpu_seconds([p]) - c0 for p, c0 in zip(others, (rec0, red0), strict=True))
         if s["bad_signatures"]:
             raise RuntimeError(f"push: {s['bad_signatures']} deliveries with a wrong signature")
         last = s["first_max"] - stored
         return Result(
-            last, n / last, cpu / s["posts"] * 1000, max(map(_hwm_mib, websub)), int(s["posts"]),
+            last, n / last, cpu / s["posts"] * 1000, rec / s["posts"] * 1000, red / s["posts"] * 1000,
+            max(map(_hwm_mib, websub)), int(s["posts"]),
             (_cpu_seconds([express_pid]) - ex0) * 1000,
         )  # fmt: skip
 
@@ -222,6 +231,7 @@ def run(h: Harness) -> list[Row]:
                 h.say(
                     f"scenario 6: {n:,} subscribers over {topics} topic(s), {design}: last first attempt "
                     f"{res.last_first:.2f} s, {res.rate:,.0f} deliveries/s, {res.cpu_ms:.3f} ms CPU per POST "
+                    f"(receiver {res.receiver_ms:.3f}, Redis {res.redis_ms:.3f}) "
                     f"({res.posts:,} POSTs), worker peak RSS {res.rss_mib:.1f} MiB, notify+ingest CPU "
                     f"{res.express_cpu_ms:.0f} ms"
                 )
@@ -262,7 +272,9 @@ def rows(results: dict[tuple[int, int, str], Result], cases: tuple[tuple[int, in
             baseline="one rq job + connection per delivery", baseline_value=b.rss_mib,
         )  # fmt: skip
         first.note = (
-            f"POSTs made (retries included): {a.posts:,} batched, {b.posts:,} old; CPU of the express "
+            f"POSTs made (retries included): {a.posts:,} batched, {b.posts:,} old; CPU per POST of the "
+            f"receiver {a.receiver_ms:.3f} ms and Redis {a.redis_ms:.3f} ms batched ({b.receiver_ms:.3f} "
+            f"and {b.redis_ms:.3f} old); CPU of the express "
             f"worker (ingest + notify): {a.express_cpu_ms:.0f} ms batched, {b.express_cpu_ms:.0f} ms old"
         )
         out += [first, rate, cpu, mem]

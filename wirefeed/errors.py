@@ -78,6 +78,10 @@ class DeliveryFailed(WirefeedError):
     """A WebSub callback did not take a delivery (rq retries the job)."""
 
 
+class AnswerInvalid(WirefeedError):
+    """A WebSub callback's answer is not HTTP/1.1 the hub can read (a failed delivery)."""
+
+
 class EmbeddedRedisError(WirefeedError):
     """The embedded Redis server could not be found or started."""
 

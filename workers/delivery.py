@@ -10,7 +10,8 @@ In pseudocode (batches in Redis are :mod:`wirefeed.feeds.websub.batches`)::
         the current document of each (topic, format), read once (rendered if missing or stale)
         check_callback once per callback host and port     #   every address allowed, else refused
         deliver: at most websub_concurrency in flight, websub_host_connections per host, over
-            kept-alive connections pinned to the checked addresses (feeds.websub.pool);
+            kept-alive connections pinned to the checked addresses (feeds.websub.pool); a
+            delivery thread that ends one takes the next itself (_Turns);
             POST body, Content-Type, Link rel=hub/self, X-Hub-Signature with the sub's secret
         every WEBSUB_SETTLE_EVERY outcomes, one MULTI: record them, take them out of the set;
             2xx, 410 (unsubscribed), refused: done; else -> the set of the next attempt
@@ -62,25 +63,21 @@ class Task:
         return (self.target.scheme, self.target.host, self.target.port)
 
 
-Done = queue.SimpleQueue[tuple[Task, int | None, str]]
-
-
 class Deliverer:
     """The delivery threads of a worker process and their keep-alive connections."""
 
     def __init__(self, threads: int, per_host: int) -> None:
         self.pool = Pool(per_host)
-        self._work: queue.SimpleQueue[tuple[Task, float, Done]] = queue.SimpleQueue()
+        self._work: queue.SimpleQueue[Callable[[], None]] = queue.SimpleQueue()
         for n in range(threads):
             threading.Thread(target=self._serve, name=f"websub-delivery-{n}", daemon=True).start()
 
-    def submit(self, task: Task, timeout: float, done: Done) -> None:
-        self._work.put((task, timeout, done))
+    def submit(self, work: Callable[[], None]) -> None:
+        self._work.put(work)
 
     def _serve(self) -> None:
         while True:
-            task, timeout, done = self._work.get()
-            done.put((task, *self.attempt(task, timeout)))
+            self._work.get()()
 
     def attempt(self, task: Task, timeout: float) -> tuple[int | None, str]:
         """Sign and send one delivery: ``(status, "")``, or ``(None, why)`` if no answer came."""
@@ -189,38 +186,81 @@ def prepare(ctx: WorkerContext, ids: list[str], run: _Run) -> list[Task]:
     return tasks
 
 
+Result = tuple[Task, int | None, str]
+"""A delivery made: the task, the status (``None``: no answer) and why there was none."""
+
+
+class _Turns:
+    """The tasks of one job and whose turn it is, taken by the delivery threads themselves: a
+    thread that ends a delivery takes the next one (no hand-off through the job's thread per
+    delivery); outcomes go to the job's thread ``WEBSUB_SETTLE_EVERY`` at a time."""
+
+    def __init__(self, tasks: list[Task], host_cap: int, cap: int) -> None:
+        self.per_host: dict[tuple[str, str, int], deque[Task]] = {}
+        for task in tasks:
+            self.per_host.setdefault(task.host, deque()).append(task)
+        self.ready = deque(self.per_host)  # hosts with tasks waiting and a free connection
+        self.busy: Counter[tuple[str, str, int]] = Counter()
+        self.host_cap = host_cap
+        self.runners = min(cap, len(tasks))
+        self.deadline = time.monotonic() + defaults.WEBSUB_BATCH_BUDGET
+        self.stopped = False
+        """The job's thread gave up (an error): no task starts any more."""
+        self.made: list[Result] = []
+        self.done: queue.SimpleQueue[list[Result] | None] = queue.SimpleQueue()
+        self.lock = threading.Lock()
+
+    def run(self, deliverer: Deliverer, timeout: float) -> None:
+        """One of the job's ``runners``: deliveries, one after the other, while there are."""
+        task = self.next(None)
+        while task is not None:
+            task = self.next((task, *deliverer.attempt(task, timeout)))
+
+    def next(self, result: Result | None) -> Task | None:
+        """Record ``result`` (its host has a connection free again); the next task, or ``None``
+        when none may start now (the last runner to stop tells the job's thread)."""
+        with self.lock:
+            if result is not None:
+                host = result[0].host
+                self.busy[host] -= 1
+                if self.per_host[host] and self.busy[host] == self.host_cap - 1:  # its turn again
+                    self.ready.append(host)
+                self.made.append(result)
+                if len(self.made) >= defaults.WEBSUB_SETTLE_EVERY:
+                    self.done.put(self.made)
+                    self.made = []
+            if self.ready and not self.stopped and time.monotonic() < self.deadline:
+                host = self.ready.popleft()
+                self.busy[host] += 1
+                if len(self.per_host[host]) > 1 and self.busy[host] < self.host_cap:
+                    self.ready.append(host)
+                return self.per_host[host].popleft()
+            self.runners -= 1
+            if not self.runners:
+                self.done.put(self.made)
+                self.done.put(None)
+            return None
+
+
 def dispatch(
     deliverer: Deliverer, tasks: list[Task], settings: Settings, record: Callable[[Outcome], None]
 ) -> list[Task]:
     """Run ``tasks`` on the delivery threads, at most ``websub_concurrency`` at once and
-    ``websub_host_connections`` per host (hosts take turns), recording each outcome as it comes;
-    return those not started within ``WEBSUB_BATCH_BUDGET`` seconds."""
-    per_host: dict[tuple[str, str, int], deque[Task]] = {}
-    for task in tasks:
-        per_host.setdefault(task.host, deque()).append(task)
-    ready = deque(per_host)  # hosts with tasks waiting and a free connection
-    busy: Counter[tuple[str, str, int]] = Counter()
-    host_cap, cap = settings.websub_host_connections, settings.websub_concurrency
-    done: Done = queue.SimpleQueue()
-    running = 0
-    deadline = time.monotonic() + defaults.WEBSUB_BATCH_BUDGET
-    while True:
-        while running < cap and ready and time.monotonic() < deadline:
-            host = ready.popleft()
-            deliverer.submit(per_host[host].popleft(), settings.websub_timeout, done)
-            busy[host] += 1
-            running += 1
-            if per_host[host] and busy[host] < host_cap:
-                ready.append(host)
-        if not running:
-            break
-        task, status, error = done.get()
-        running -= 1
-        busy[task.host] -= 1
-        if per_host[task.host] and busy[task.host] == host_cap - 1:  # it was full: its turn again
-            ready.append(task.host)
-        record(_outcome(task, status, error))
-    return [t for waiting in per_host.values() for t in waiting]
+    ``websub_host_connections`` per host (hosts take turns), recording the outcomes
+    ``WEBSUB_SETTLE_EVERY`` at a time as they come; return those not started within
+    ``WEBSUB_BATCH_BUDGET`` seconds."""
+    turns = _Turns(tasks, settings.websub_host_connections, settings.websub_concurrency)
+    if not turns.runners:
+        return []
+    for _ in range(turns.runners):
+        deliverer.submit(lambda: turns.run(deliverer, settings.websub_timeout))
+    try:
+        while (made := turns.done.get()) is not None:
+            for task, status, error in made:
+                record(_outcome(task, status, error))
+    finally:
+        turns.stopped = True  # after an error: the job's rerun makes what is left
+    return [t for waiting in turns.per_host.values() for t in waiting]
 
 
 def _outcome(task: Task, status: int | None, error: str) -> Outcome:

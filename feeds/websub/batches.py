@@ -81,7 +81,6 @@ class Batches:
         self.r = client
         self.store = WebSubStore(client)
         self._load = client.register_script(_LOAD)
-        self._record = client.register_script(_RECORD)
 
     def subscriptions(self, sub_ids: Sequence[str]) -> list[Subscription | None]:
         """The subscriptions ``sub_ids`` (``None`` where there is none; ``last_status`` not
@@ -157,10 +156,14 @@ class Batches:
                 pipe.smove(here, after, sub_id)
             pipe.expire(after, int(retry_in) + defaults.WEBSUB_BATCH_TTL)
         if recorded:
-            self._record(
-                keys=[keys.websub_sub(o.sub_id) for o in recorded],
-                args=[int(now), *[o.status for o in recorded]],
-                client=pipe,
+            # EVAL, not the registered script: in a pipeline redis-py would first ask SCRIPT
+            # EXISTS, a round trip per settle; Redis keeps the compiled script by its hash.
+            pipe.eval(
+                _RECORD,
+                len(recorded),
+                *[keys.websub_sub(o.sub_id) for o in recorded],
+                int(now),
+                *[o.status for o in recorded],
             )
         for o in outcomes:
             if o.result == "gone":

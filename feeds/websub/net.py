@@ -19,6 +19,7 @@ Only the standard library is used (``http.client``, ``socket``, ``ssl``).
 
 from __future__ import annotations
 
+import functools
 import http.client
 import ipaddress
 import re
@@ -148,27 +149,44 @@ def _parse(url: str) -> tuple[str, str, int, str]:
         raise CallbackRefused("callback URL longer than 2048 characters")
     try:
         parts = urlsplit(url)
+    except ValueError as exc:
+        raise CallbackRefused(f"callback is not a valid URL: {exc}") from None
+    scheme, host, port, bad_name = _authority(parts.scheme, parts.netloc)
+    if any(c in url for c in "\r\n\t "):
+        raise CallbackRefused("callback must be an absolute URL with a host and no spaces")
+    if bad_name:
+        raise CallbackRefused(bad_name)
+    path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    return scheme, host, port, path
+
+
+@functools.lru_cache(maxsize=1024)
+def _authority(raw_scheme: str, netloc: str) -> tuple[str, str, int, str]:
+    """What :func:`_parse` checks of a URL's scheme and authority, once per (scheme, authority)
+    (a delivery job's callbacks share a few): scheme, host, port, and why the host name is not
+    valid (``""`` if it is), or raise :class:`CallbackRefused`."""
+    parts = urlsplit(f"http://{netloc}/")  # (the authority alone: whatever the scheme)
+    try:
         port = parts.port
     except ValueError as exc:
         raise CallbackRefused(f"callback is not a valid URL: {exc}") from None
-    scheme = parts.scheme.lower()
+    scheme = raw_scheme.lower()
     if scheme not in ("http", "https"):
         raise CallbackRefused("callback must be an http or https URL")
     if parts.username is not None or parts.password is not None:
         raise CallbackRefused("callback must not contain user name or password")
-    if any(c in url for c in "\r\n\t ") or not parts.hostname:
+    if not parts.hostname:
         raise CallbackRefused("callback must be an absolute URL with a host and no spaces")
     host = parts.hostname.rstrip(".")
+    bad_name = ""
     try:
         ipaddress.ip_address(host)
     except ValueError:
         try:
             host = host.encode("idna").decode("ascii")
         except UnicodeError:
-            raise CallbackRefused(f"callback host {parts.hostname!r} is not a valid host name") from None
-    port = port or (443 if scheme == "https" else 80)
-    path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-    return scheme, host, port, path
+            bad_name = f"callback host {parts.hostname!r} is not a valid host name"
+    return scheme, host, port or (443 if scheme == "https" else 80), bad_name
 
 
 def _literal(host: str) -> IPAddress | None:

@@ -10,14 +10,13 @@ idle connection is dropped after ``WEBSUB_IDLE_SECONDS`` or when the peer closed
 connection whose answer was not read to its end (more than ``WEBSUB_MAX_ANSWER_BYTES``, or
 ``Connection: close``) is closed. Redirects are never followed (an answer is an answer).
 
-The client is the standard library's ``http.client`` (as for verifications, :func:`net.send`):
-on this project's 2 cores it costs about half the CPU per delivery of urllib3's pool, and CPU
-per delivery is what bounds deliveries per second (docs/websub.md, "HTTP client").
+The exchange itself is :mod:`wirefeed.feeds.websub.wire` (one write per request, the answer
+read with bytes operations): CPU per delivery is what bounds deliveries per second on this
+project's 2 cores, and it costs a fraction of ``http.client``'s (docs/websub.md, "HTTP client").
 """
 
 from __future__ import annotations
 
-import http.client
 import select
 import ssl
 import threading
@@ -25,12 +24,13 @@ import time
 from collections.abc import Mapping
 
 from wirefeed.config import defaults
-from wirefeed.feeds.websub.net import USER_AGENT, Answer, PinnedHTTP, PinnedHTTPS, Target, read_answer
+from wirefeed.feeds.websub.net import USER_AGENT, Answer, Target
+from wirefeed.feeds.websub.wire import Connection, connect, exchange, request_bytes
 
 Key = tuple[str, str, int, str]
 """(scheme, host, port, address) of idle connections."""
 
-_STALE = (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError, ConnectionAbortedError)
+_STALE = (ConnectionResetError, BrokenPipeError, ConnectionAbortedError)
 """What a kept connection the peer closed meanwhile raises on reuse: tried again once, fresh."""
 
 
@@ -40,7 +40,7 @@ class Pool:
     def __init__(self, per_host: int, idle_seconds: float = defaults.WEBSUB_IDLE_SECONDS) -> None:
         self.per_host = max(1, per_host)
         self.idle_seconds = idle_seconds
-        self._idle: dict[Key, list[tuple[http.client.HTTPConnection, float]]] = {}
+        self._idle: dict[Key, list[tuple[Connection, float]]] = {}
         self._lock = threading.Lock()
         self._tls: ssl.SSLContext | None = None
         self._pruned = time.monotonic()
@@ -55,7 +55,7 @@ class Pool:
         body: bytes,
     ) -> Answer:
         """One request to a checked target over a kept connection to one of its addresses (in
-        order, until one accepts). Raises ``OSError`` or ``http.client.HTTPException``."""
+        order, until one accepts). Raises ``OSError`` or :class:`~wirefeed.errors.AnswerInvalid`."""
         last: OSError | None = None
         for address in target.addresses:
             key = (target.scheme, target.host, target.port, address)
@@ -86,25 +86,15 @@ class Pool:
             return sum(len(v) for v in self._idle.values())
 
     # -- internals ---------------------------------------------------------------------------
-    def _connect(self, target: Target, address: str, timeout: float) -> http.client.HTTPConnection:
-        conn: http.client.HTTPConnection
-        if target.scheme == "https":
-            if self._tls is None:
-                self._tls = ssl.create_default_context()
-            conn = PinnedHTTPS(target.host, target.port, address, timeout, self._tls)
-        else:
-            conn = PinnedHTTP(target.host, target.port, address, timeout)
-        try:
-            conn.connect()
-        except BaseException:
-            conn.close()
-            raise
-        return conn
+    def _connect(self, target: Target, address: str, timeout: float) -> Connection:
+        if target.scheme == "https" and self._tls is None:
+            self._tls = ssl.create_default_context()
+        return connect(target.scheme, target.host, target.port, address, timeout, tls=self._tls)
 
     def _exchange(  # noqa: PLR0917
         self,
         key: Key,
-        conn: http.client.HTTPConnection,
+        conn: Connection,
         method: str,
         path: str,
         headers: Mapping[str, str],
@@ -113,18 +103,16 @@ class Pool:
     ) -> Answer:
         keep = False
         try:
-            if conn.sock is not None:
-                conn.sock.settimeout(timeout)
-            conn.request(method, path, body=body, headers={"User-Agent": USER_AGENT, **headers})
-            answer, keep = read_answer(conn, conn.getresponse(), timeout)
-            return answer
+            request = request_bytes(method, path, conn.host, {"User-Agent": USER_AGENT, **headers}, body)
+            status, answer, keep = exchange(conn, request, timeout)
+            return Answer(status, answer)
         finally:
             if keep:
                 self._put(key, conn)
             else:
                 conn.close()
 
-    def _take(self, key: Key) -> http.client.HTTPConnection | None:
+    def _take(self, key: Key) -> Connection | None:
         now = time.monotonic()
         while True:
             with self._lock:
@@ -138,9 +126,9 @@ class Pool:
                 return conn
             conn.close()
 
-    def _put(self, key: Key, conn: http.client.HTTPConnection) -> None:
+    def _put(self, key: Key, conn: Connection) -> None:
         now = time.monotonic()
-        closing: list[http.client.HTTPConnection] = []
+        closing: list[Connection] = []
         with self._lock:
             conns = self._idle.setdefault(key, [])
             conns.append((conn, now))
@@ -159,11 +147,9 @@ class Pool:
             c.close()
 
 
-def _dropped(conn: http.client.HTTPConnection) -> bool:
+def _dropped(conn: Connection) -> bool:
     """Whether an idle connection became readable (the peer closed it, or sent something it
     should not have): either way it must not carry a request."""
-    if conn.sock is None:
-        return True
     poller = select.poll()
     poller.register(conn.sock, select.POLLIN)
     return bool(poller.poll(0))
