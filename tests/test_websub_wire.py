@@ -120,6 +120,9 @@ def test_bad_answers_closed_connections_and_slow_answers_fail(scripted: type[Scr
         _post(_conn(scripted([b"SPAM 200\r\n\r\n"])))
     with pytest.raises(AnswerInvalid):
         _post(_conn(scripted([b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nok"])))
+    endless = b"HTTP/1.1 200 OK\r\nX-Long: " + b"a" * (defaults.WEBSUB_MAX_ANSWER_BYTES + 70_000)
+    with pytest.raises(AnswerInvalid, match="header too long"):
+        _post(_conn(scripted([endless])))
     with pytest.raises(ConnectionResetError):  # a kept connection the peer dropped: sent again
         _post(_conn(scripted([b""], linger=0)))
     with pytest.raises(TimeoutError):

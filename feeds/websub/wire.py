@@ -1,17 +1,19 @@
-"""The HTTP/1.1 exchange of a delivery over a kept-alive connection, with bytes operations only.
+"""The HTTP/1.1 exchange of a delivery over a kept-alive connection: one write, answers parsed
+by llhttp.
 
 A delivery is one ``POST`` whose answer the hub reads for its status and little else, thousands
 of times a second: :mod:`http.client` builds the request header by header and parses every
 answer's header through :mod:`email.parser`, which was about half of a delivery's CPU
 (docs/websub.md, "HTTP client"). Here a request is one buffer written at once
-(:func:`request_bytes`), and :func:`exchange` reads the answer's status line and the three
-header fields that frame it (``Content-Length``, ``Transfer-Encoding``, ``Connection``), then
-its body: by length, chunked, or to the connection's end; 1xx interim answers are skipped.
-The guarantees are those of :func:`wirefeed.feeds.websub.net.read_answer`: the answer within
-the timeout (checked before each read; one read waits at most the timeout), at most
-``WEBSUB_MAX_ANSWER_BYTES`` of its body read, no redirect followed (a 3xx is an answer like any
-other), and a connection is reusable only if its answer was read exactly to its end on HTTP/1.1
-without ``Connection: close``.
+(:func:`request_bytes`), and :func:`exchange` feeds the answer to ``httptools`` (MagicStack's
+bindings of llhttp, the parser of Node.js, as uvicorn uses it): framing by length, chunked or to
+the connection's end, 1xx interim answers, and malformed answers are the parser's business; this
+module keeps the status and at most ``WEBSUB_MAX_ANSWER_BYTES`` of the body. The guarantees are
+those of :func:`wirefeed.feeds.websub.net.read_answer`: the answer within the timeout (checked
+before each read; one read waits at most the timeout), a header of at most
+``WEBSUB_MAX_ANSWER_BYTES``, no redirect followed (a 3xx is an answer like any other), and a
+connection is reusable only if its answer was read exactly to its end and the parser says it
+stays open (HTTP/1.1 without ``Connection: close``).
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ import ssl
 import struct
 import time
 from collections.abc import Mapping
+
+import httptools
 
 from wirefeed.config import defaults
 from wirefeed.errors import AnswerInvalid, DeliveryFailed
@@ -80,48 +84,45 @@ def request_bytes(method: str, path: str, host: bytes, headers: Mapping[str, str
     )  # fmt: skip
 
 
-class _Reader:
-    """Bytes of an answer as they come, within a deadline."""
+class _Answer:
+    """What :func:`exchange` keeps of an answer, from the parser's callbacks: the status, the
+    body up to ``cap``, whether the final answer (not a 1xx) was read to its end and may leave
+    its connection open, and whether anything came after it."""
 
-    __slots__ = ("buf", "deadline", "eof", "pos", "sock")
+    __slots__ = ("body", "cap", "final", "headers_done", "keep", "over", "parser", "size", "status")
 
-    def __init__(self, sock: socket.socket, timeout: float) -> None:
-        self.sock = sock
-        self.deadline = time.monotonic() + timeout
-        self.buf = b""
-        self.pos = 0
-        self.eof = False
+    def __init__(self, cap: int) -> None:
+        self.cap = cap
+        self.parser = httptools.HttpResponseParser(self)
+        self.status = 0
+        self.body: list[bytes] = []
+        self.size = 0
+        self.headers_done = False
+        self.over = False
+        """More body than ``cap``: the rest is not read."""
+        self.final = False
+        """The final answer was read to its end."""
+        self.keep = False
 
-    def more(self) -> bool:
-        """Read what the peer sent next; False at the connection's end."""
-        if time.monotonic() > self.deadline:
-            raise TimeoutError("the answer took longer than the timeout")
-        try:
-            chunk = self.sock.recv(65536)
-        except (BlockingIOError, ssl.SSLWantReadError):  # SO_RCVTIMEO ran out
-            raise TimeoutError("no answer within the timeout") from None
-        if not chunk:
-            self.eof = True
-            return False
-        self.buf = self.buf[self.pos :] + chunk if self.pos else self.buf + chunk
-        self.pos = 0
-        return True
+    def on_message_begin(self) -> None:
+        if self.final:  # bytes after the answer: the connection is not in a known state
+            raise AnswerInvalid("bytes after the answer")
+        self.body, self.size, self.headers_done = [], 0, False
 
-    def line(self, limit: int) -> bytes:
-        while (end := self.buf.find(b"\n", self.pos)) < 0:
-            if len(self.buf) - self.pos > limit or not self.more():
-                raise AnswerInvalid("answer line too long, or cut off")
-        out = self.buf[self.pos : end]
-        self.pos = end + 1
-        return out.rstrip(b"\r")
+    def on_headers_complete(self) -> None:
+        self.status = self.parser.get_status_code()
+        self.headers_done = True
 
-    def take(self, n: int) -> bytes:
-        """Up to ``n`` bytes (fewer only at the connection's end)."""
-        while len(self.buf) - self.pos < n and self.more():
-            pass
-        out = self.buf[self.pos : self.pos + n]
-        self.pos += len(out)
-        return out
+    def on_body(self, data: bytes) -> None:
+        room = self.cap - self.size
+        if len(data) > room:
+            data, self.over = data[:room], True
+        self.body.append(data)
+        self.size += len(data)
+
+    def on_message_complete(self) -> None:
+        if not 100 <= self.status < 200:  # 1xx: an interim answer, the final one follows
+            self.final, self.keep = True, self.parser.should_keep_alive()
 
 
 def exchange(conn: Connection, request: bytes, timeout: float) -> tuple[int, bytes, bool]:
@@ -133,75 +134,44 @@ def exchange(conn: Connection, request: bytes, timeout: float) -> tuple[int, byt
         conn.sock.sendall(request)
     except (BlockingIOError, ssl.SSLWantWriteError):  # SO_SNDTIMEO ran out
         raise TimeoutError("the callback did not take the request within the timeout") from None
-    rd = _Reader(conn.sock, timeout)
-    if not rd.more():
-        raise ConnectionResetError("the callback closed the connection without answering")
-    while True:
-        status, version, fields = _head(rd)
-        if not 100 <= status < 200 or status == 101:
-            break
+    deadline = time.monotonic() + timeout
     cap = defaults.WEBSUB_MAX_ANSWER_BYTES
-    keep = version == b"HTTP/1.1" and b"close" not in fields.get(b"connection", b"").lower()
-    if status in (204, 304):  # no body, whatever the fields say
-        body, complete = b"", True
-    elif b"chunked" in fields.get(b"transfer-encoding", b"").lower():
-        body, complete = _chunked(rd, cap)
-    elif b"content-length" in fields:
-        try:
-            length = int(fields[b"content-length"])
-        except ValueError:
-            raise AnswerInvalid("answer with an invalid Content-Length") from None
-        if length < 0:
-            raise AnswerInvalid("answer with a negative Content-Length")
-        body = rd.take(min(length, cap))
-        complete = length <= cap and len(body) == length
-    else:  # its end is the connection's end
-        body, complete = rd.take(cap), False
-    return status, body, keep and complete and rd.pos == len(rd.buf) and not rd.eof
-
-
-def _head(rd: _Reader) -> tuple[int, bytes, dict[bytes, bytes]]:
-    limit = defaults.WEBSUB_MAX_ANSWER_BYTES
-    parts = rd.line(limit).split(None, 2)
-    if len(parts) < 2 or not parts[0].startswith(b"HTTP/") or len(parts[1]) != 3 or not parts[1].isdigit():
-        raise AnswerInvalid(f"not an HTTP status line: {b' '.join(parts)[:80]!r}")
-    fields: dict[bytes, bytes] = {}
-    size = 0
-    while line := rd.line(limit):
-        size += len(line)
-        if size > limit:
+    answer = _Answer(cap)
+    received = 0
+    while not answer.final and not answer.over:
+        if not answer.headers_done and received > cap:
             raise AnswerInvalid("answer header too long")
-        name, colon, value = line.partition(b":")
-        if colon and name[:1] not in (b" ", b"\t"):
-            key = name.strip().lower()
-            value = value.strip()
-            if key == b"content-length" and fields.get(key, value) != value:
-                raise AnswerInvalid("answer with two different Content-Lengths")
-            fields[key] = value
-    return int(parts[1]), parts[0], fields
-
-
-def _chunked(rd: _Reader, cap: int) -> tuple[bytes, bool]:
-    """A chunked body, up to ``cap`` bytes; and whether it was read to its end (trailer included)."""
-    got: list[bytes] = []
-    size = 0
-    while True:
+        chunk = _recv(conn.sock, deadline)
+        if not chunk:
+            if not received:
+                raise ConnectionResetError("the callback closed the connection without answering")
+            if not answer.headers_done:
+                raise AnswerInvalid("answer cut off in its header")
+            return answer.status, b"".join(answer.body), False  # its end was the connection's end
+        received += len(chunk)
         try:
-            n = int(rd.line(1024).split(b";", 1)[0].strip(), 16)
-        except ValueError:
-            raise AnswerInvalid("invalid chunk size in the answer") from None
-        if n == 0:
-            while rd.line(defaults.WEBSUB_MAX_ANSWER_BYTES):  # trailer fields
-                pass
-            return b"".join(got), True
-        if size + n > cap:
-            got.append(rd.take(cap - size))
-            return b"".join(got), False
-        chunk = rd.take(n)
-        if len(chunk) < n or rd.take(2) != b"\r\n":
-            raise AnswerInvalid("answer cut off in a chunk")
-        got.append(chunk)
-        size += n
+            answer.parser.feed_data(chunk)
+        except httptools.HttpParserUpgrade:  # 101: whatever follows is not HTTP
+            return answer.status, b"", False
+        except httptools.HttpParserCallbackError as e:
+            if answer.final:  # bytes after the final answer
+                return answer.status, b"".join(answer.body), False
+            raise AnswerInvalid(str(e.__context__ or e)) from None
+        except httptools.HttpParserError as e:
+            if answer.final:
+                return answer.status, b"".join(answer.body), False
+            raise AnswerInvalid(f"not a valid HTTP answer: {e}") from None
+    return answer.status, b"".join(answer.body), answer.keep and not answer.over
+
+
+def _recv(sock: socket.socket, deadline: float) -> bytes:
+    """What the peer sent next (``b""`` at the connection's end), within the deadline."""
+    if time.monotonic() > deadline:
+        raise TimeoutError("the answer took longer than the timeout")
+    try:
+        return sock.recv(65536)
+    except (BlockingIOError, ssl.SSLWantReadError):  # SO_RCVTIMEO ran out
+        raise TimeoutError("no answer within the timeout") from None
 
 
 def connect(
