@@ -165,6 +165,7 @@ def test_one_job_per_batch_each_subscriber_signed_with_its_own_secret_over_kept_
     assert receiver.paths() == sorted(paths)
     served = ctx.store.get_feed_doc(keys.ALL_TOPIC, "atom")
     assert served is not None
+    assert ctx.store.get_feed_doc(keys.ALL_TOPIC, "rss") is None  # only the subscribers' format
     for path, headers, body, _ in receiver.posts:
         assert body == served.body  # rendered once, the same bytes for all
         assert signed_by(f"secret{path}", body, headers.get("X-Hub-Signature"))

@@ -295,8 +295,8 @@ def _memo(resolver: Callable[[str, int], list[str]]) -> Callable[[str, int], lis
 def _current_body(ctx: WorkerContext, slug: str, fmt: str) -> bytes | None:
     doc = ctx.store.get_feed_doc(slug, fmt)
     if doc is None or doc.changed < ctx.store.changed(slug):
-        # never rendered, or older than its topic (two publishes raced): render it now, as the
-        # feed URL would
-        publish(ctx.store, ctx.taxonomy, ctx.settings, [slug])
+        # never rendered, or older than its topic (an express ingest, or two publishes raced):
+        # render it now, as the feed URL would, in this format only
+        publish(ctx.store, ctx.taxonomy, ctx.settings, [slug], formats=(fmt,))
         doc = ctx.store.get_feed_doc(slug, fmt)
     return None if doc is None else doc.body

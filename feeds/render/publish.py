@@ -138,10 +138,16 @@ def current_stories(
     return out, lengths
 
 
-def publish(store: StoryStore, taxonomy: Taxonomy, settings: Settings, slugs: Iterable[str]) -> None:
-    """Render the current feed of every topic in ``slugs`` in each of ``PUBLISH_FORMATS`` and
-    store it (a format not rendered here is rendered by the web on its first request, as its
-    stored document is then older than its topic)."""
+def publish(
+    store: StoryStore,
+    taxonomy: Taxonomy,
+    settings: Settings,
+    slugs: Iterable[str],
+    formats: Sequence[str] = defaults.PUBLISH_FORMATS,
+) -> None:
+    """Render the current feed of every topic in ``slugs`` in each of ``formats`` and store it
+    (a format not rendered here is rendered by the web on its first request, as its stored
+    document is then older than its topic)."""
     slugs = sorted(set(slugs))
     if not slugs:
         return
@@ -158,7 +164,7 @@ def publish(store: StoryStore, taxonomy: Taxonomy, settings: Settings, slugs: It
             log_length=lengths[slug],
         )
         for slug in slugs
-        for fmt in defaults.PUBLISH_FORMATS
+        for fmt in formats
     }
     store.put_feed_docs(docs)
 
