@@ -272,6 +272,27 @@ def test_logit_offsets_move_the_balance(taxonomy: Taxonomy) -> None:
     assert business_score({"business": 2.0}) > business_score({}) > business_score({"business": -2.0})
 
 
+def test_rule_weights_scale_one_topics_rule_evidence(taxonomy: Taxonomy) -> None:
+    """``fusion.rule_weights`` gives one topic its own weight for its rule evidence; a story no rule
+    of that topic matches is tagged the same whatever the weight."""
+    clf = TopicClassifier.load(MODEL, HEAD)
+    head = json.loads(HEAD.read_text(encoding="utf-8"))
+    matched = TaggingInput("Government raises import tariffs on steel", "Exporters fear a trade war.")
+    unmatched = TaggingInput("Striker scores twice as leaders win the derby", "")
+
+    def tags(item: TaggingInput, weights: dict[str, float]) -> list[tuple[str, float]]:
+        fusion = {**head["fusion"], "rule_weights": weights}
+        weighted = TopicClassifier(clf.embedder, {**head, "fusion": fusion}, tokens=clf.token_logits)
+        weighted.pair_logits = clf.pair_logits
+        return [(t.slug, t.score) for t in HybridCategorizer(taxonomy, weighted).categorize(item)]
+
+    def business(weights: dict[str, float]) -> float:
+        return dict(tags(matched, weights)).get("business", 0.0)
+
+    assert business({"business": 3.0}) > business({"business": 1.0}) > business({"business": 0.0})
+    assert tags(unmatched, {"business": 3.0}) == tags(unmatched, {"business": 0.0})
+
+
 @pytest.mark.parametrize(
     ("table", "message"),
     [

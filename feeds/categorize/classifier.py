@@ -88,6 +88,9 @@ class Fusion:
     offsets: dict[str, float] = field(default_factory=dict)
     """Per topic, a constant added to its logit before the softmax (calibrated on the tune parts:
     it moves the balance between neighbouring topics, e.g. business against world)."""
+    rule_weights: dict[str, float] = field(default_factory=dict)
+    """Per topic, its own ``rule_weight`` (how much its rule evidence adds to its logit), where it
+    differs from the common one (calibrated on the tune parts)."""
 
 
 class TopicClassifier:
@@ -126,6 +129,7 @@ class TopicClassifier:
                 min_guess=float(fusion.get("min_guess", 0.0)),
                 max_none=float(fusion.get("max_none", 1.0)),
                 offsets={str(k): float(v) for k, v in fusion.get("offsets", {}).items()},
+                rule_weights={str(k): float(v) for k, v in fusion.get("rule_weights", {}).items()},
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise ConfigError(f"{source}: malformed topic head: {exc!r}") from None

@@ -55,6 +55,9 @@ class HybridCategorizer:
         labels = [classifier.labels[k] for k in self._columns]
         self._offset = np.array([fusion.offsets.get(s, 0.0) for s in labels], dtype=np.float64)
         """Each column's calibrated logit offset (``Fusion.offsets``; 0 for ``_none``)."""
+        weights = [fusion.rule_weights.get(s, fusion.rule_weight) for s in labels]
+        self._rule_weight = np.array(weights, dtype=np.float64)
+        """Each column's rule weight (``Fusion.rule_weights``, else the common ``rule_weight``)."""
 
     def categorize(self, item: TaggingInput) -> list[TopicTag]:
         """Topics of one story, best first; never empty."""
@@ -82,7 +85,7 @@ class HybridCategorizer:
                 if c is not None:
                     blocked[n, c] = True
         fusion = self.fusion
-        z = logits + self._offset + fusion.rule_weight * np.minimum(strength, fusion.rule_cap)
+        z = logits + self._offset + self._rule_weight * np.minimum(strength, fusion.rule_cap)
         z[blocked] = -np.inf
         z -= np.max(np.where(blocked, -1e30, z), axis=1, keepdims=True)
         probs = np.exp(z)

@@ -30,6 +30,10 @@ OFFSET_GRID = (-1.0, -0.5, 0.0, 0.5, 1.0, 1.5)
 """Candidate logit offsets of one topic (``Fusion.offsets``), tried one topic at a time after the
 common ``min_probability``; a value other than 0 must raise the score by more than
 :data:`PROB_TIE`."""
+RULE_WEIGHT_TOPIC_GRID = (0.0, 0.5, 1.0, 1.5, 2.0, 3.0)
+"""Candidate rule weights of one topic (``Fusion.rule_weights``: how much its rules add to its
+logit), tried one topic at a time after the offsets; a value other than the common ``rule_weight``
+must raise the score by more than :data:`PROB_TIE`."""
 GUESS_GRID = (0.1, 0.15, 0.2)
 """Candidate ``min_guess`` values."""
 NONE_GRID = (0.3, 0.4, 0.5, 0.7)
@@ -163,12 +167,40 @@ def offsets(tuner: Tuner, head: dict[str, Any], table: Tables | None, labels: li
     head["fusion"]["offsets"] = {t: v for t, v in shift.items() if v}
 
 
+def rule_weights(tuner: Tuner, head: dict[str, Any], table: Tables | None, labels: list[str]) -> None:
+    """Each topic's own rule weight, one topic at a time (in ``head["fusion"]["rule_weights"]``): a
+    value replaces the common one only if it raises the score by more than :data:`PROB_TIE`."""
+    fusion = head["fusion"]
+    common = fusion["rule_weight"]
+    weights: dict[str, float] = fusion.setdefault("rule_weights", {})
+    best = tuner.score(tuner.reports(tuner.answers(head, table)))
+    for topic in labels:
+        base = weights.get(topic, common)
+        for value in RULE_WEIGHT_TOPIC_GRID:
+            if value == base:
+                continue
+            weights[topic] = value
+            s = tuner.score(tuner.reports(tuner.answers(head, table)))
+            if s > best + PROB_TIE:
+                best, base = s, value
+                log(f"rule_weight[{topic}]={value}: {s:.4f}")
+        weights[topic] = base
+    fusion["rule_weights"] = {t: v for t, v in weights.items() if v != common}
+
+
 def calibrate(
-    tuner: Tuner, head: dict[str, Any], table: Tables | None, labels: list[str], *, use_offsets: bool = True
+    tuner: Tuner,
+    head: dict[str, Any],
+    table: Tables | None,
+    labels: list[str],
+    *,
+    use_offsets: bool = True,
+    use_rule_weights: bool = True,
 ) -> None:
     """Choose the fusion settings in ``head["fusion"]`` on the tune parts (see the module docs)."""
     fusion = head["fusion"]
     fusion["min_guess"], fusion["max_none"] = 0.0, 1.0
+    fusion["rule_weights"] = {}
     best: tuple[float, float, float] | None = None
     for rule_weight in RULE_WEIGHT_GRID:
         for floor in FLOOR_GRID:
@@ -203,6 +235,8 @@ def calibrate(
     fusion["default_min_probability"] = DEFAULT_MIN_PROBABILITY
     if use_offsets:
         offsets(tuner, head, table, labels)
+    if use_rule_weights:
+        rule_weights(tuner, head, table, labels)
     per_topic(tuner, head, table, labels)
     best_guess: tuple[float, float, float] | None = None
     for guess in GUESS_GRID:

@@ -29,8 +29,9 @@ topics plus ``_none`` (HuffPost's off-topic categories: food, travel, weddings..
    our stories, which are also training data, count in the choice without being seen by the
    model that tags them), with the real :class:`HybridCategorizer`: the fusion weights
    (how much the rules add; when the classifier overrules them), each topic's logit offset (the
-   balance between neighbouring topics), ``min_probability`` (when the classifier adds a topic on
-   its own), all by the same score, and the abstention pair ``min_guess`` /
+   balance between neighbouring topics) and rule weight (how much its own rules add),
+   ``min_probability`` (when the classifier adds a topic on its own), all by the same score,
+   and the abstention pair ``min_guess`` /
    ``max_none`` that leaves the most off-topic tune headlines untagged while the coverage of each
    corpus stays >= ``calibrate.TARGET_COVERAGE`` (in ``calibrate.py``).
 
