@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -148,43 +149,49 @@ def per_topic(tuner: Tuner, head: dict[str, Any], table: Tables | None, labels: 
         probs[topic] = base
 
 
-def offsets(tuner: Tuner, head: dict[str, Any], table: Tables | None, labels: list[str]) -> None:
-    """Each topic's logit offset, one topic at a time (in ``head["fusion"]["offsets"]``): a value
-    replaces the current one only if it raises the score by more than :data:`PROB_TIE`."""
-    shift: dict[str, float] = head["fusion"].setdefault("offsets", {})
+def _per_topic(
+    tuner: Tuner,
+    head: dict[str, Any],
+    table: Tables | None,
+    labels: list[str],
+    *,
+    values: dict[str, float],
+    grid: Sequence[float],
+    default: float,
+    name: str,
+) -> None:
+    """Try each value of ``grid`` for each topic of ``values`` (a missing topic has ``default``),
+    one topic at a time: a value replaces the current one only if it raises the score by more
+    than :data:`PROB_TIE`."""
     best = tuner.score(tuner.reports(tuner.answers(head, table)))
     for topic in labels:
-        base = shift.get(topic, 0.0)
-        for value in OFFSET_GRID:
+        base = values.get(topic, default)
+        for value in grid:
             if value == base:
                 continue
-            shift[topic] = value
+            values[topic] = value
             s = tuner.score(tuner.reports(tuner.answers(head, table)))
             if s > best + PROB_TIE:
                 best, base = s, value
-                log(f"offset[{topic}]={value}: {s:.4f}")
-        shift[topic] = base
+                log(f"{name}[{topic}]={value}: {s:.4f}")
+        values[topic] = base
+
+
+def offsets(tuner: Tuner, head: dict[str, Any], table: Tables | None, labels: list[str]) -> None:
+    """Each topic's logit offset, chosen one topic at a time (``head["fusion"]["offsets"]``)."""
+    shift: dict[str, float] = head["fusion"].setdefault("offsets", {})
+    _per_topic(tuner, head, table, labels, values=shift, grid=OFFSET_GRID, default=0.0, name="offset")
     head["fusion"]["offsets"] = {t: v for t, v in shift.items() if v}
 
 
 def rule_weights(tuner: Tuner, head: dict[str, Any], table: Tables | None, labels: list[str]) -> None:
-    """Each topic's own rule weight, one topic at a time (in ``head["fusion"]["rule_weights"]``): a
-    value replaces the common one only if it raises the score by more than :data:`PROB_TIE`."""
+    """Each topic's own rule weight, chosen one topic at a time (``head["fusion"]["rule_weights"]``;
+    a topic left out has the common ``rule_weight``)."""
     fusion = head["fusion"]
     common = fusion["rule_weight"]
     weights: dict[str, float] = fusion.setdefault("rule_weights", {})
-    best = tuner.score(tuner.reports(tuner.answers(head, table)))
-    for topic in labels:
-        base = weights.get(topic, common)
-        for value in RULE_WEIGHT_TOPIC_GRID:
-            if value == base:
-                continue
-            weights[topic] = value
-            s = tuner.score(tuner.reports(tuner.answers(head, table)))
-            if s > best + PROB_TIE:
-                best, base = s, value
-                log(f"rule_weight[{topic}]={value}: {s:.4f}")
-        weights[topic] = base
+    grid = RULE_WEIGHT_TOPIC_GRID
+    _per_topic(tuner, head, table, labels, values=weights, grid=grid, default=common, name="rule_weight")
     fusion["rule_weights"] = {t: v for t, v in weights.items() if v != common}
 
 
