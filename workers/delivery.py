@@ -7,7 +7,8 @@ In pseudocode (batches in Redis are :mod:`wirefeed.feeds.websub.batches`)::
                                                            #   a SIGKILL finds only that)
         DEL wf:websub:queued:<id> ...                      #   later changes queue a new delivery
         HGETALL every subscription (one round trip)        #   none: done; lease ended: removed
-        the current document of each (topic, format), read once (rendered if missing or stale)
+        the current document of each (topic, format), read once (rendered, in that format
+            only, if missing or stale)
         check_callback once per callback host and port     #   every address allowed, else refused
         deliver: at most websub_concurrency in flight, websub_host_connections per host, over
             kept-alive connections pinned to the checked addresses (feeds.websub.pool); a
