@@ -14,24 +14,22 @@ The hub sends requests to URLs strangers give it, so every request goes through 
   ``WEBSUB_MAX_ANSWER_BYTES`` (:mod:`wirefeed.config.defaults`) of the answer. TLS still verifies the
   certificate for the host name.
 
-Only the standard library is used (``http.client``, ``socket``, ``ssl``).
+The exchange itself (request bytes, answers parsed by llhttp) is :mod:`.wire`, shared with the
+deliveries' keep-alive pool (:mod:`.pool`).
 """
 
 from __future__ import annotations
 
 import functools
-import http.client
 import ipaddress
 import re
 import socket
-import ssl
-import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from wirefeed.config import defaults
 from wirefeed.errors import CallbackRefused, CallbackUnresolvable, ConfigError
+from wirefeed.feeds.websub import wire
 
 USER_AGENT = "wirefeed-websub-hub"
 
@@ -261,40 +259,6 @@ class Answer:
     """At most ``WEBSUB_MAX_ANSWER_BYTES`` of the answer's body."""
 
 
-def _connected(address: str, port: int, timeout: float | None) -> socket.socket:
-    """A TCP connection to exactly ``address``; no Nagle delay (a request's head and body are two
-    writes: as http.client's own ``connect`` does)."""
-    sock = socket.create_connection((address, port), timeout)
-    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    return sock
-
-
-class PinnedHTTP(http.client.HTTPConnection):
-    """An HTTP connection to ``host`` that connects to ``address`` (a checked one), never a lookup."""
-
-    def __init__(self, host: str, port: int, address: str, timeout: float) -> None:
-        super().__init__(host, port, timeout=timeout)
-        self._address = address
-
-    def connect(self) -> None:
-        self.sock = _connected(self._address, self.port, self.timeout)
-
-
-class PinnedHTTPS(http.client.HTTPSConnection):
-    """The same over TLS; the certificate is verified for ``host`` (``tls``: a shared context)."""
-
-    def __init__(
-        self, host: str, port: int, address: str, timeout: float, tls: ssl.SSLContext | None = None
-    ) -> None:
-        self._tls = tls or ssl.create_default_context()
-        super().__init__(host, port, timeout=timeout, context=self._tls)
-        self._address = address
-
-    def connect(self) -> None:
-        sock = _connected(self._address, self.port, self.timeout)
-        self.sock = self._tls.wrap_socket(sock, server_hostname=self.host)
-
-
 def send(
     target: Target,
     method: str,
@@ -307,58 +271,21 @@ def send(
     """One request to a checked target: no redirects, ``timeout`` to connect and again to answer.
 
     Tries the checked addresses in order until one accepts the connection. Raises ``OSError``
-    (including timeouts) or ``http.client.HTTPException`` when no answer could be had.
+    (including timeouts) or :class:`~wirefeed.errors.AnswerInvalid` when no answer could be had.
+    The exchange is the deliveries' own (:mod:`.wire`), on a connection of its own.
     """
     last: OSError | None = None
+    headers = {"User-Agent": USER_AGENT, "Connection": "close", **(headers or {})}
     for address in target.addresses:
-        cls = PinnedHTTPS if target.scheme == "https" else PinnedHTTP
-        conn = cls(target.host, target.port, address, timeout)
         try:
-            try:
-                conn.connect()
-            except OSError as exc:
-                last = exc
-                continue
-            return _exchange(
-                conn, method, path or target.path, headers=headers or {}, body=body, timeout=timeout
-            )
+            conn = wire.connect(target.scheme, target.host, target.port, address, timeout)
+        except OSError as exc:
+            last = exc
+            continue
+        try:
+            request = wire.request_bytes(method, path or target.path, conn.host, headers, body or b"")
+            status, answer, _ = wire.exchange(conn, request, timeout)
+            return Answer(status, answer)
         finally:
             conn.close()
     raise last or OSError(f"could not connect to {target.host}")
-
-
-def _exchange(
-    conn: http.client.HTTPConnection,
-    method: str,
-    path: str,
-    *,
-    headers: Mapping[str, str],
-    body: bytes | None,
-    timeout: float,
-) -> Answer:
-    conn.request(
-        method, path, body=body, headers={"User-Agent": USER_AGENT, "Connection": "close", **headers}
-    )
-    return read_answer(conn, conn.getresponse(), timeout)[0]
-
-
-def read_answer(
-    conn: http.client.HTTPConnection, resp: http.client.HTTPResponse, timeout: float
-) -> tuple[Answer, bool]:
-    """At most ``WEBSUB_MAX_ANSWER_BYTES`` of an answer, within ``timeout``; and whether the
-    connection may carry another request (the answer was read to its end, keep-alive)."""
-    deadline = time.monotonic() + timeout
-    chunks: list[bytes] = []
-    size = 0
-    while size < defaults.WEBSUB_MAX_ANSWER_BYTES:
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"answer from {conn.host} took longer than {timeout} s")
-        chunk = resp.read1(defaults.WEBSUB_MAX_ANSWER_BYTES - size)
-        if not chunk:
-            break
-        chunks.append(chunk)
-        size += len(chunk)
-    if resp.length == 0:  # read to its end (or had no body): http.client leaves it open
-        resp.close()
-    reusable = resp.isclosed() and not resp.will_close and conn.sock is not None
-    return Answer(resp.status, b"".join(chunks)), reusable

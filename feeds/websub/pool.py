@@ -11,14 +11,13 @@ connection whose answer was not read to its end (more than ``WEBSUB_MAX_ANSWER_B
 ``Connection: close``) is closed. Redirects are never followed (an answer is an answer).
 
 The exchange itself is :mod:`wirefeed.feeds.websub.wire` (one write per request, the answer
-read with bytes operations): CPU per delivery is what bounds deliveries per second on this
+parsed by llhttp): CPU per delivery is what bounds deliveries per second on this
 project's 2 cores, and it costs a fraction of ``http.client``'s (docs/websub.md, "HTTP client").
 """
 
 from __future__ import annotations
 
 import select
-import ssl
 import threading
 import time
 from collections.abc import Mapping
@@ -42,7 +41,6 @@ class Pool:
         self.idle_seconds = idle_seconds
         self._idle: dict[Key, list[tuple[Connection, float]]] = {}
         self._lock = threading.Lock()
-        self._tls: ssl.SSLContext | None = None
         self._pruned = time.monotonic()
 
     def send(
@@ -87,9 +85,7 @@ class Pool:
 
     # -- internals ---------------------------------------------------------------------------
     def _connect(self, target: Target, address: str, timeout: float) -> Connection:
-        if target.scheme == "https" and self._tls is None:
-            self._tls = ssl.create_default_context()
-        return connect(target.scheme, target.host, target.port, address, timeout, tls=self._tls)
+        return connect(target.scheme, target.host, target.port, address, timeout)
 
     def _exchange(  # noqa: PLR0917
         self,

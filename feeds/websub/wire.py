@@ -8,16 +8,17 @@ answer's header through :mod:`email.parser`, which was about half of a delivery'
 (:func:`request_bytes`), and :func:`exchange` feeds the answer to ``httptools`` (MagicStack's
 bindings of llhttp, the parser of Node.js, as uvicorn uses it): framing by length, chunked or to
 the connection's end, 1xx interim answers, and malformed answers are the parser's business; this
-module keeps the status and at most ``WEBSUB_MAX_ANSWER_BYTES`` of the body. The guarantees are
-those of :func:`wirefeed.feeds.websub.net.read_answer`: the answer within the timeout (checked
-before each read; one read waits at most the timeout), a header of at most
-``WEBSUB_MAX_ANSWER_BYTES``, no redirect followed (a 3xx is an answer like any other), and a
+module keeps the status and at most ``WEBSUB_MAX_ANSWER_BYTES`` of the body. Deliveries
+(:mod:`.pool`, kept-alive) and verifications (:func:`.net.send`, one request) both use it. The
+guarantees: the answer within the timeout (checked before each read; one read waits at most the
+timeout), a header of at most ``WEBSUB_MAX_ANSWER_BYTES``, no redirect followed (a 3xx is an answer like any other), and a
 connection is reusable only if its answer was read exactly to its end and the parser says it
 stays open (HTTP/1.1 without ``Connection: close``).
 """
 
 from __future__ import annotations
 
+import functools
 import re
 import socket
 import ssl
@@ -174,16 +175,19 @@ def _recv(sock: socket.socket, deadline: float) -> bytes:
         raise TimeoutError("no answer within the timeout") from None
 
 
-def connect(
-    scheme: str, host: str, port: int, address: str, timeout: float, *, tls: ssl.SSLContext | None = None
-) -> Connection:
+@functools.cache
+def tls() -> ssl.SSLContext:
+    """The TLS context of every callback connection (made once: it loads the CA store)."""
+    return ssl.create_default_context()
+
+
+def connect(scheme: str, host: str, port: int, address: str, timeout: float) -> Connection:
     """A connection to exactly ``address`` (TLS: the certificate verified for ``host``)."""
     sock = socket.create_connection((address, port), timeout)
     try:
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         if scheme == "https":
-            assert tls is not None
-            sock = tls.wrap_socket(sock, server_hostname=host)
+            sock = tls().wrap_socket(sock, server_hostname=host)
     except BaseException:
         sock.close()
         raise
