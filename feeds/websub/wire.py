@@ -11,9 +11,9 @@ the connection's end, 1xx interim answers, and malformed answers are the parser'
 module keeps the status and at most ``WEBSUB_MAX_ANSWER_BYTES`` of the body. Deliveries
 (:mod:`.pool`, kept-alive) and verifications (:func:`.net.send`, one request) both use it. The
 guarantees: the answer within the timeout (checked before each read; one read waits at most the
-timeout), a header of at most ``WEBSUB_MAX_ANSWER_BYTES``, no redirect followed (a 3xx is an answer like any other), and a
-connection is reusable only if its answer was read exactly to its end and the parser says it
-stays open (HTTP/1.1 without ``Connection: close``).
+timeout), a header of at most ``WEBSUB_MAX_ANSWER_BYTES``, no redirect followed (a 3xx is an
+answer like any other), and a connection is reusable only if its answer was read exactly to its
+end and the parser says it stays open (HTTP/1.1 without ``Connection: close``).
 """
 
 from __future__ import annotations
