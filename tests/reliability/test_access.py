@@ -65,7 +65,12 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Red
 def web(service: tuple[str, RedisServer]) -> str:
     base, server = service
     client = server.client()
-    wait_for("the previous test's ingests are done", lambda: rq_leftovers(client) == {}, timeout=60)
+    wait_for(
+        "the previous test's ingests are done",
+        lambda: rq_leftovers(client) == {},
+        timeout=60,
+        explain=lambda: f"left in rq: {rq_leftovers(client)}",
+    )
     stale = list(client.scan_iter(match="wf:*", count=1000))
     if stale:
         client.delete(*stale)
