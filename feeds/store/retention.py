@@ -175,6 +175,8 @@ def trim_log(store: StoryStore, slug: str, horizon_us: int, page_size: int) -> i
             if pipe.llen(log) < 2 * page_size:  # the newest full page (and the partial one) stay
                 return 0
             entries = pipe.lrange(log, 0, page_size - 1)
+            if not entries:  # the log went meanwhile (WATCH would abort the trim anyway)
+                return 0
             story_keys = list(dict.fromkeys(keys.story(e.decode().rpartition(":")[0]) for e in entries))
             if r.exists(*story_keys):  # some are still stored: only withdrawn long ago may go
                 ids = [k.removeprefix(keys.story("")) for k in story_keys]

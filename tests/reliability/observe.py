@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 import redis
 from rq import Queue
+from rq.exceptions import NoSuchJobError
+from rq.job import Job
 from rq.registry import FailedJobRegistry, StartedJobRegistry
 
 from wirefeed.config.settings import Settings
@@ -114,29 +116,42 @@ def compare(got: Snapshot, want: Snapshot) -> list[str]:
     return problems
 
 
-def _periodic(client: redis.Redis, job_id: str) -> bool:
-    """Whether a queued job is the periodic retention run (queued as ingests finish, at most
+def _is_periodic(client: redis.Redis, job_id: str) -> bool:
+    """Whether a job is the periodic retention run (queued as ingests finish, at most
     hourly), not work an ingest left behind."""
     return keys.RETENTION_JOB.encode() in (client.hget(f"rq:job:{job_id}", "description") or b"")
 
 
-def rq_leftovers(client: redis.Redis) -> dict[str, list[str]]:
-    """Jobs still queued, started or failed in wirefeed's queues (but for the periodic retention
-    run), and set-aside stories."""
+def _why_failed(client: redis.Redis, job_id: str) -> str:
+    """A failed job's id and the last line of its traceback (what a test failure should name)."""
+    try:
+        exc = Job.fetch(job_id, connection=client).exc_info or ""
+    except NoSuchJobError:
+        exc = ""
+    last = exc.strip().splitlines()[-1:] or ["no traceback kept"]
+    return f"{job_id}: {last[0]}"
+
+
+def rq_leftovers(client: redis.Redis, *, periodic: bool = False) -> dict[str, list[str]]:
+    """Jobs still queued, started or failed in wirefeed's queues (a failed job with the last line
+    of its traceback; the periodic retention run only with ``periodic``), and set-aside stories."""
     out: dict[str, list[str]] = {}
+
+    def skip(job_id: str) -> bool:
+        return not periodic and _is_periodic(client, job_id)
+
     for name in (keys.INGEST_QUEUE, keys.CATEGORIZE_QUEUE):
         q = Queue(name, connection=client)
         for what, ids in (
-            ("queued", [j for j in q.get_job_ids() if not _periodic(client, j)]),
+            ("queued", [j for j in q.get_job_ids() if not skip(j)]),
             (
                 "started",
-                [
-                    j
-                    for j in StartedJobRegistry(queue=q).get_job_ids(cleanup=False)
-                    if not _periodic(client, j)
-                ],
+                [j for j in StartedJobRegistry(queue=q).get_job_ids(cleanup=False) if not skip(j)],
             ),
-            ("failed", FailedJobRegistry(queue=q).get_job_ids(cleanup=False)),
+            (
+                "failed",
+                [_why_failed(client, j) for j in FailedJobRegistry(queue=q).get_job_ids(cleanup=False)],
+            ),
             ("intermediate", [i.decode() for i in client.lrange(q.intermediate_queue_key, 0, -1)]),
         ):
             if ids:

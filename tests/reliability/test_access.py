@@ -65,11 +65,11 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Red
 def web(service: tuple[str, RedisServer]) -> str:
     base, server = service
     client = server.client()
-    wait_for(
-        "the previous test's ingests are done",
-        lambda: rq_leftovers(client) == {},
+    wait_for(  # retention runs too: it must not be reading the keys deleted below
+        "the previous test's jobs are done",
+        lambda: rq_leftovers(client, periodic=True) == {},
         timeout=60,
-        explain=lambda: f"left in rq: {rq_leftovers(client)}",
+        explain=lambda: f"left in rq: {rq_leftovers(client, periodic=True)}",
     )
     stale = list(client.scan_iter(match="wf:*", count=1000))
     if stale:
