@@ -4,6 +4,7 @@ Each line holds a story (``title``, ``summary``) with its main ``topic``, its ``
 benchmark ``group`` (:data:`GROUPS`) and, for a trap, why it is ``hard``; the format is in "The
 evaluation set" of ``docs/categorizer.md``. A categorizer's group for a story is the group of the
 first topic in its answer (best first) that belongs to one; a story with none counts as wrong.
+Counted strictly (:meth:`Report.first_accuracy`), it is the group of the first top-level topic.
 """
 
 from __future__ import annotations
@@ -67,6 +68,9 @@ class Report:
     """Stories whose first top-level topic is their main topic (or one of its ``also`` topics)."""
     covered: int = 0
     """Stories given at least one top-level topic (the rest: the categorizer abstained)."""
+    first: Counter[tuple[str, str]] = field(default_factory=Counter)
+    """(true group, group of the FIRST top-level topic, or "none") -> stories: the strict count
+    (a world story tagged crime first is wrong here, right in :attr:`confusion`)."""
 
     @property
     def accuracy(self) -> float:
@@ -95,6 +99,14 @@ class Report:
         total = sum(v for (_, p), v in self.confusion.items() if p == group)
         return self.confusion[(group, group)] / total if total else 0.0
 
+    def first_accuracy(self) -> float:
+        """Share of the grouped stories whose first top-level topic is of their group."""
+        return sum(v for (t, p), v in self.first.items() if t == p) / self.n if self.n else 0.0
+
+    def first_recall(self, group: str) -> float:
+        total = sum(v for (t, _), v in self.first.items() if t == group)
+        return self.first[(group, group)] / total if total else 0.0
+
     def min_recall(self) -> float:
         return min(self.recall(g) for g in GROUP_NAMES)
 
@@ -112,8 +124,10 @@ class Report:
 
     def summary(self) -> str:
         recalls = ", ".join(f"{g} {self.recall(g):.1%}" for g in GROUP_NAMES)
+        strict = ", ".join(f"{g} {self.first_recall(g):.1%}" for g in GROUP_NAMES)
         return (
             f"accuracy {self.accuracy:.1%} on {self.n} stories; recall: {recalls}; "
+            f"by the first top-level topic: accuracy {self.first_accuracy():.1%}, recall: {strict}; "
             f"top-level tags: precision {self.tag_precision():.1%}, recall {self.tag_recall():.1%}; "
             f"{self.tags / max(1, self.stories):.2f} top-level tags per story; "
             f"first top-level topic right {self.top_accuracy:.1%}, coverage {self.coverage:.1%}, "
@@ -174,6 +188,7 @@ def evaluate(
         report.n += 1
         report.correct += ok
         report.confusion[(row["group"], pred or "none")] += 1
+        report.first[(row["group"], GROUPS.get(given[0], "none") if given else "none")] += 1
         if row.get("hard"):
             report.hard[(row["hard"], ok)] += 1
         if not ok:
