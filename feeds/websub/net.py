@@ -275,7 +275,9 @@ def send(
     The exchange is the deliveries' own (:mod:`.wire`), on a connection of its own.
     """
     last: OSError | None = None
-    headers = {"User-Agent": USER_AGENT, "Connection": "close", **(headers or {})}
+    fields = {"User-Agent": USER_AGENT, "Connection": "close", **(headers or {})}
+    host = wire.host_field(target.host, target.port, target.scheme)
+    request = wire.request_bytes(method, path or target.path, host, fields, body or b"")
     for address in target.addresses:
         try:
             conn = wire.connect(target.scheme, target.host, target.port, address, timeout)
@@ -283,7 +285,6 @@ def send(
             last = exc
             continue
         try:
-            request = wire.request_bytes(method, path or target.path, conn.host, headers, body or b"")
             status, answer, _ = wire.exchange(conn, request, timeout)
             return Answer(status, answer)
         finally:

@@ -154,13 +154,11 @@ def exchange(conn: Connection, request: bytes, timeout: float) -> tuple[int, byt
             answer.parser.feed_data(chunk)
         except httptools.HttpParserUpgrade:  # 101: whatever follows is not HTTP
             return answer.status, b"", False
-        except httptools.HttpParserCallbackError as e:
+        except httptools.HttpParserError as e:  # (a callback's error is one too)
             if answer.final:  # bytes after the final answer
                 return answer.status, b"".join(answer.body), False
-            raise AnswerInvalid(str(e.__context__ or e)) from None
-        except httptools.HttpParserError as e:
-            if answer.final:
-                return answer.status, b"".join(answer.body), False
+            if isinstance(e, httptools.HttpParserCallbackError):
+                raise AnswerInvalid(str(e.__context__ or e)) from None
             raise AnswerInvalid(f"not a valid HTTP answer: {e}") from None
     return answer.status, b"".join(answer.body), answer.keep and not answer.over
 

@@ -129,18 +129,11 @@ class Tuner:
         the four groups' recalls (the targets hold each group's recall, not only the accuracy
         that the big world group dominates), first-topic accuracy and tag F1. The group figures
         are counted by the first top-level topic (:data:`STRICT_GROUPS`), as the targets are."""
-        if STRICT_GROUPS:
-            return sum(
-                r.first_accuracy()
-                + sum(map(r.first_recall, GROUP_NAMES)) / len(GROUP_NAMES)
-                + r.top_accuracy
-                + r.tag_f1()
-                for r in reports.values()
-            ) / len(reports)
-        return sum(
-            r.accuracy + sum(map(r.recall, GROUP_NAMES)) / len(GROUP_NAMES) + r.top_accuracy + r.tag_f1()
-            for r in reports.values()
-        ) / len(reports)
+        total, strict = 0.0, STRICT_GROUPS
+        for r in reports.values():
+            accuracy, recall = (r.first_accuracy(), r.first_recall) if strict else (r.accuracy, r.recall)
+            total += accuracy + sum(map(recall, GROUP_NAMES)) / len(GROUP_NAMES) + r.top_accuracy + r.tag_f1()
+        return total / len(reports)
 
 
 def per_topic(tuner: Tuner, head: dict[str, Any], table: Tables | None, labels: list[str]) -> None:
@@ -148,17 +141,17 @@ def per_topic(tuner: Tuner, head: dict[str, Any], table: Tables | None, labels: 
     one only if it raises the score by more than :data:`PROB_TIE` (the precision of the topic's
     extra tags counts in the score through tag F1, on the stories whose labels name several
     topics: our own, Wikipedia's health and environment items)."""
-    probs = head["fusion"]["min_probability"]
-    best = tuner.score(tuner.reports(tuner.answers(head, table)))
-    for topic in labels:
-        base = probs[topic]
-        for prob in TOPIC_PROB_GRID:
-            probs[topic] = prob
-            s = tuner.score(tuner.reports(tuner.answers(head, table)))
-            if prob != base and s > best + PROB_TIE:
-                best, base = s, prob
-                log(f"min_probability[{topic}]={prob}: {s:.4f}")
-        probs[topic] = base
+    fusion = head["fusion"]
+    _per_topic(
+        tuner,
+        head,
+        table,
+        labels,
+        values=fusion["min_probability"],
+        grid=TOPIC_PROB_GRID,
+        default=fusion["default_min_probability"],
+        name="min_probability",
+    )
 
 
 def _per_topic(
