@@ -81,6 +81,24 @@ def test_check_worker_names_an_unknown_queue_without_a_traceback() -> None:
     ]
 
 
+def test_a_command_finds_redis_down_in_one_line() -> None:
+    for command in (["failed"], ["split", "s1"], ["expire"]):
+        result = _cli(*command, env={**os.environ, "REDIS_URL": "redis://127.0.0.1:1/0"})
+        assert result.returncode == 1, command
+        assert len(result.stderr.splitlines()) == 1, result.stderr
+        assert result.stderr.startswith("wirefeed: Redis unavailable: "), result.stderr
+
+
+def test_classify_loads_neither_redis_nor_rq() -> None:
+    code = (
+        "import sys, io; from wirefeed.cli import main; sys.stdin = io.StringIO('{\"title\": \"x\"}\\n'); "
+        "main(['classify']); print(sorted(m for m in ('redis', 'rq') if m in sys.modules))"
+    )
+    cmd = [sys.executable, "-c", code]
+    result = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, check=True)
+    assert result.stdout.splitlines()[-1] == "[]"
+
+
 @pytest.mark.usefixtures("client", "workers")
 def test_ingest_says_items_queued_and_what_was_stored(settings: Settings, tmp_path: Path) -> None:
     one = tmp_path / "drop1.txt"

@@ -24,12 +24,14 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-
-import redis
+from typing import TYPE_CHECKING
 
 from wirefeed.config import defaults
 from wirefeed.config.settings import Settings
 from wirefeed.errors import InputRejected, WirefeedError
+
+if TYPE_CHECKING:  # redis loads with the commands that talk to it (not with ``classify``)
+    import redis
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -307,6 +309,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except WirefeedError as exc:
         print(f"wirefeed: {exc}", file=sys.stderr)
         return 1
-    except redis.ConnectionError as exc:
+    except Exception as exc:
+        loaded = sys.modules.get("redis")  # only a command that imported redis can meet its errors
+        if loaded is None or not isinstance(exc, loaded.ConnectionError):
+            raise
         print(f"wirefeed: Redis unavailable: {exc}", file=sys.stderr)
         return 1

@@ -6,22 +6,29 @@ from __future__ import annotations
 import argparse
 import json
 import time
-
-import redis
+from typing import TYPE_CHECKING
 
 from wirefeed.config.settings import Settings
-from wirefeed.feeds.identity import editing
-from wirefeed.feeds.store.story_store import StoryStore
-from wirefeed.runtime import redis_client
+
+if TYPE_CHECKING:  # loaded when a command runs, not by every ``wirefeed`` command
+    import redis
+
+    from wirefeed.feeds.identity import editing
+    from wirefeed.feeds.store.story_store import StoryStore
 
 
 def _open() -> tuple[Settings, redis.Redis, StoryStore]:
+    from wirefeed.feeds.store.story_store import StoryStore
+    from wirefeed.runtime import redis_client
+
     settings = Settings.from_env()
     client = redis_client(settings)
     return settings, client, StoryStore(client, near_window_hours=settings.near_window_hours)
 
 
 def _done(settings: Settings, client: redis.Redis, edit: editing.Edit, as_json: bool) -> int:
+    from wirefeed.feeds.identity import editing
+
     editing.announce(client, settings, edit)
     if as_json:
         print(json.dumps(edit.to_dict(), ensure_ascii=False))
@@ -36,11 +43,15 @@ def _done(settings: Settings, client: redis.Redis, edit: editing.Edit, as_json: 
 
 
 def cmd_split(args: argparse.Namespace) -> int:
+    from wirefeed.feeds.identity import editing
+
     settings, client, store = _open()
     return _done(settings, client, editing.split(store, args.story_id, time.time_ns() // 1000), args.json)
 
 
 def cmd_merge(args: argparse.Namespace) -> int:
+    from wirefeed.feeds.identity import editing
+
     settings, client, store = _open()
     return _done(
         settings, client, editing.merge(store, args.old_id, args.new_id, time.time_ns() // 1000), args.json

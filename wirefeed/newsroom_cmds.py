@@ -7,14 +7,18 @@ import argparse
 import json
 import sys
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from wirefeed.config.settings import Settings
 from wirefeed.errors import NoSuchStory, StoryConflict
 from wirefeed.feeds.categorize.taxonomy import Taxonomy
-from wirefeed.feeds.store.story_store import StoryStore
+
+if TYPE_CHECKING:  # the store (and redis) load only when a command needs them
+    from wirefeed.feeds.store.story_store import StoryStore
 
 
 def _store_and_taxonomy(settings: Settings) -> tuple[StoryStore, Taxonomy]:
+    from wirefeed.feeds.store.story_store import StoryStore
     from wirefeed.runtime import redis_client
 
     store = StoryStore(redis_client(settings), near_window_hours=settings.near_window_hours)
