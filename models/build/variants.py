@@ -39,8 +39,10 @@ from wirefeed.feeds.categorize.taxonomy import Taxonomy
 
 VARIANTS: dict[str, dict[str, Any]] = {
     "base": {},
+    "round5": {"GROUP_WEIGHT": 0.5, "TOPIC_WEIGHT": {}},
     "own3": {"CORPUS_MASS": {"wikipedia": 1.0, "huffpost": 0.7, "own": 3.0}},
-    "business1.5": {"TOPIC_WEIGHT": {"business": 1.5}},
+    "group-only": {"TOPIC_WEIGHT": {}},
+    "business-only": {"GROUP_WEIGHT": 0.5},
 }
 """Variant -> module constants of ``train_head`` that differ from the shipped build."""
 
