@@ -82,6 +82,10 @@ CATEGORIZER_WORKERS = 1
 WEB_THREADS = 8
 """Threads of the web server (gunicorn ``gthread``) (``WIREFEED_WEB_THREADS``)."""
 
+BLAS_THREADS = 1
+"""Threads numpy's OpenBLAS may start in a ``wirefeed`` process (``OPENBLAS_NUM_THREADS`` wins if
+set): the categorizer sums table rows and multiplies no matrices; idle BLAS threads cost CPU."""
+
 HEARTBEAT_SECONDS = 1.0
 """How often a worker refreshes its liveness key and looks for abandoned jobs."""
 

@@ -89,14 +89,17 @@ def test_a_command_finds_redis_down_in_one_line() -> None:
         assert result.stderr.startswith("wirefeed: Redis unavailable: "), result.stderr
 
 
-def test_classify_loads_neither_redis_nor_rq() -> None:
+def test_classify_loads_neither_redis_nor_rq_and_numpy_starts_one_blas_thread() -> None:
     code = (
-        "import sys, io; from wirefeed.cli import main; sys.stdin = io.StringIO('{\"title\": \"x\"}\\n'); "
-        "main(['classify']); print(sorted(m for m in ('redis', 'rq') if m in sys.modules))"
+        "import sys, io, os; from wirefeed.cli import main; "
+        "sys.stdin = io.StringIO('{\"title\": \"x\"}\\n'); main(['classify']); "
+        "print(sorted(m for m in ('redis', 'rq') if m in sys.modules)); "
+        "print(os.environ['OPENBLAS_NUM_THREADS'])"
     )
+    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_NUM_THREADS"}
     cmd = [sys.executable, "-c", code]
-    result = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, check=True)
-    assert result.stdout.splitlines()[-1] == "[]"
+    result = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, check=True)
+    assert result.stdout.splitlines()[-2:] == ["[]", str(defaults.BLAS_THREADS)]
 
 
 @pytest.mark.usefixtures("client", "workers")

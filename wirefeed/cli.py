@@ -300,6 +300,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    # before any command imports numpy; the processes a command starts inherit it
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", str(defaults.BLAS_THREADS))
     args = build_parser().parse_args(argv)
     try:
         return int(args.func(args))
