@@ -181,7 +181,7 @@ class StaticEmbedder:
         self.matrix = matrix
         """``(vocabulary, dims)`` float16, memory-mapped: worker processes share the pages."""
         self.dims = int(matrix.shape[1])
-        self.tokenizer = WordPiece({t: i for i, t in enumerate(tokens)})
+        self.tokenizer = WordPiece(dict(zip(tokens, range(len(tokens)), strict=True)))
 
     def ids(self, text: str) -> list[int]:
         return self.tokenizer.ids(text)[:EMBED_MAX_TOKENS]

@@ -109,7 +109,7 @@ class HybridCategorizer:
         result = self._top_level(ev, probs, strength, alone) if has_text else self._top_level_by_rules(ev)
         self._finer(ev, probs if has_text else None, result)
         if not result and has_text and alone:  # 5. nothing else: the classifier's best guess, if any
-            c = max(range(len(probs)), key=probs.__getitem__)
+            c = probs.index(max(probs))
             if probs[c] >= self.fusion.min_guess:
                 j = self._known[c]
                 result[j] = (probs[c], f"classifier: {self._slugs[j]} {probs[c]:.2f} (best guess)")
@@ -127,7 +127,7 @@ class HybridCategorizer:
         """Steps 2-3: confident classifier topics; rule topics the classifier does not overrule."""
         result: dict[int, tuple[float, str]] = {}
         scores, thresholds, slugs = ev.scores, self._thresholds, self._slugs
-        best = max(range(len(probs)), key=probs.__getitem__)
+        best = probs.index(max(probs))
         # the classifier overrules a rule match only when it is confident about another topic
         confident = probs[best] >= self._min_prob[best]
         floor = self.fusion.rule_floor * probs[best] if confident else 0.0
