@@ -38,7 +38,7 @@ def emit(node: Trie, ends: list[int], marker: str = "()") -> str:
     if END in node:
         ends.append(node[END])  # type: ignore[arg-type]
         branches.append(marker)
-    if len(branches) == 1 and END not in node:
+    if len(branches) == 1:  # one way on (or only the end): no group needed
         return branches[0]
     return f"(?:{'|'.join(branches)})"
 
