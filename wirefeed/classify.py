@@ -9,6 +9,7 @@ JSON object with a title (the exit status is then 2).
 
 from __future__ import annotations
 
+import gc
 import json
 from collections.abc import Iterator
 from typing import IO, Any
@@ -55,7 +56,12 @@ _encode = json.JSONEncoder(ensure_ascii=False).encode
 
 
 def classify_stream(settings: Settings, stdin: IO[str], stdout: IO[str]) -> int:
-    categorizer = build_categorizer(Taxonomy.load(settings.topics_path))
+    gc.disable()  # loading allocates much and frees little: collections then are wasted work
+    try:
+        categorizer = build_categorizer(Taxonomy.load(settings.topics_path))
+    finally:
+        gc.freeze()  # what loading built lives as long as the process: later collections skip it
+        gc.enable()
     status = 0
     for chunk in _chunks(stdin):
         good = [item for _, item in chunk if isinstance(item, TaggingInput)]
