@@ -11,26 +11,22 @@ from typing import TYPE_CHECKING
 from wirefeed.config.settings import Settings
 
 if TYPE_CHECKING:  # loaded when a command runs, not by every ``wirefeed`` command
-    import redis
+    from wirefeed.feeds.identity.editing import Edit
 
+
+def _edit(args: argparse.Namespace, action: str, *ids: str) -> int:
+    """Apply ``editing.split`` or ``editing.merge`` to ``ids`` now, announce it, print the result."""
     from wirefeed.feeds.identity import editing
-    from wirefeed.feeds.store.story_store import StoryStore
-
-
-def _open() -> tuple[Settings, redis.Redis, StoryStore]:
     from wirefeed.feeds.store.story_store import StoryStore
     from wirefeed.runtime import redis_client
 
     settings = Settings.from_env()
     client = redis_client(settings)
-    return settings, client, StoryStore(client, near_window_hours=settings.near_window_hours)
-
-
-def _done(settings: Settings, client: redis.Redis, edit: editing.Edit, as_json: bool) -> int:
-    from wirefeed.feeds.identity import editing
-
+    store = StoryStore(client, near_window_hours=settings.near_window_hours)
+    apply = {"split": editing.split, "merge": editing.merge}[action]
+    edit: Edit = apply(store, *ids, time.time_ns() // 1000)
     editing.announce(client, settings, edit)
-    if as_json:
+    if args.json:
         print(json.dumps(edit.to_dict(), ensure_ascii=False))
     elif edit.other is not None:
         restored = f"split {edit.story.id}: earlier text restored as version {edit.story.version}"
@@ -43,19 +39,11 @@ def _done(settings: Settings, client: redis.Redis, edit: editing.Edit, as_json: 
 
 
 def cmd_split(args: argparse.Namespace) -> int:
-    from wirefeed.feeds.identity import editing
-
-    settings, client, store = _open()
-    return _done(settings, client, editing.split(store, args.story_id, time.time_ns() // 1000), args.json)
+    return _edit(args, "split", args.story_id)
 
 
 def cmd_merge(args: argparse.Namespace) -> int:
-    from wirefeed.feeds.identity import editing
-
-    settings, client, store = _open()
-    return _done(
-        settings, client, editing.merge(store, args.old_id, args.new_id, time.time_ns() // 1000), args.json
-    )
+    return _edit(args, "merge", args.old_id, args.new_id)
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
