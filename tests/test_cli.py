@@ -89,7 +89,7 @@ def test_a_command_finds_redis_down_in_one_line() -> None:
         assert result.stderr.startswith("wirefeed: Redis unavailable: "), result.stderr
 
 
-def test_classify_loads_neither_redis_nor_rq_and_numpy_starts_one_blas_thread() -> None:
+def test_classify_loads_neither_redis_nor_rq_and_holds_openblas_to_blas_threads() -> None:
     code = (
         "import sys, io, os; from wirefeed.cli import main; "
         "sys.stdin = io.StringIO('{\"title\": \"x\"}\\n'); main(['classify']); "
